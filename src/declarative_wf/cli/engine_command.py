@@ -1,0 +1,60 @@
+"""``dwf engine``: run the embedded engine as a standalone sidecar process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from typing import Any
+
+from declarative_wf.engine import EngineLockedError, EngineOptions, StoreError, serve
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "engine",
+        help="run the embedded engine (a Dapr Workflow sidecar on SQLite) until SIGTERM",
+        description=(
+            "Serve the Durable Task sidecar protocol (Dapr fork) on loopback, keeping all "
+            "state in one SQLite file. Point a Dapr WorkflowRuntime and DaprWorkflowClient at "
+            "the printed address."
+        ),
+    )
+    parser.add_argument("--db", required=True, help="the SQLite file (created if missing)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=50001, help="port (default 50001; 0 picks a free one)")
+    parser.add_argument(
+        "--max-payload-bytes",
+        type=int,
+        default=EngineOptions.max_payload_bytes,
+        help="largest input/output/event payload accepted (default %(default)s)",
+    )
+    parser.add_argument(
+        "--synchronous",
+        choices=["NORMAL", "FULL"],
+        default="NORMAL",
+        help="SQLite durability: NORMAL survives process crashes, FULL also power loss",
+    )
+    parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not 0 <= args.port <= 65535:
+        print(f"dwf engine: --port {args.port} is not a port number (0-65535)", file=sys.stderr)
+        return 2
+    options = EngineOptions(max_payload_bytes=args.max_payload_bytes, synchronous=args.synchronous)
+    try:
+        asyncio.run(serve(args.db, args.host, args.port, options, announce=sys.stdout))
+    except EngineLockedError as error:
+        print(f"dwf engine: {error}", file=sys.stderr)
+        return 2
+    except StoreError as error:
+        print(f"dwf engine: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"dwf engine: {error}", file=sys.stderr)
+        return 2
+    return 0
