@@ -16,7 +16,7 @@ logging.getLogger("durabletask-worker").setLevel(logging.ERROR)
 logging.getLogger("durabletask-client").setLevel(logging.ERROR)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     with Engine(tmp_path_factory.mktemp("engine") / "wf.db") as running:
         yield running
@@ -32,14 +32,14 @@ def start_runtime(engine: Engine) -> wf.WorkflowRuntime:
     return runtime
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def runtime(engine: Engine) -> Iterator[wf.WorkflowRuntime]:
     running = start_runtime(engine)
     yield running
     running.shutdown()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def client(engine: Engine, runtime: wf.WorkflowRuntime) -> Iterator[wf.DaprWorkflowClient]:
     workflow_client = wf.DaprWorkflowClient(host=engine.host, port=str(engine.port))
     yield workflow_client

@@ -46,6 +46,17 @@ def counted(ctx: wf.WorkflowActivityContext, key: str) -> str:
     return key
 
 
+def big(ctx: wf.WorkflowActivityContext, size: int) -> str:
+    return "z" * size
+
+
+def make_big(ctx: wf.DaprWorkflowContext, size: int):
+    try:
+        return len((yield ctx.call_activity(big, input=size)))
+    except Exception as error:
+        return f"caught: {error}"
+
+
 def chain(ctx: wf.DaprWorkflowContext, value: int):
     for _ in range(5):
         value = yield ctx.call_activity(add_one, input=value)
@@ -160,6 +171,6 @@ def counter(ctx: wf.DaprWorkflowContext, state: dict):
 
 ALL_WORKFLOWS = [
     chain, fan_out, first_wins, retried, failing, catching, sleeper, waiter, status_setter,
-    child, parent, parent_of_waiters, counter,
+    child, parent, parent_of_waiters, counter, make_big,
 ]
-ALL_ACTIVITIES = [echo, add_one, flaky, boom, counted]
+ALL_ACTIVITIES = [echo, add_one, flaky, boom, counted, big]

@@ -317,11 +317,23 @@ def _parse_time(value: Any, field: str) -> int | None:
     return timestamp_to_micros(stamp)
 
 
+def _json_or_none(raw: bytes) -> Any:
+    # A malformed body becomes None, which the handler rejects with INVALID_ARGUMENT (a raising
+    # deserializer would surface as a bare INTERNAL error).
+    try:
+        return json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
 def admin_handler(backend: Backend) -> grpc.GenericRpcHandler:
     """``ListInstances`` and ``Stats`` with JSON messages: filtered listing that the Dapr
     protocol has no message for (status, name, creation time, paging)."""
 
-    async def list_instances(request: dict[str, Any], context: grpc.aio.ServicerContext) -> dict[str, Any]:
+    async def list_instances(request: Any, context: grpc.aio.ServicerContext) -> dict[str, Any]:
+        if not isinstance(request, dict):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the request must be a JSON object")
+            raise AssertionError("unreachable")
         try:
             statuses = frozenset(status_from_name(name) for name in request.get("statuses") or [])
         except KeyError as error:
@@ -353,7 +365,7 @@ def admin_handler(backend: Backend) -> grpc.GenericRpcHandler:
     def unary(fn: Callable[[dict[str, Any], grpc.aio.ServicerContext], Awaitable[dict[str, Any]]]) -> grpc.RpcMethodHandler:
         return grpc.unary_unary_rpc_method_handler(
             fn,
-            request_deserializer=lambda raw: json.loads(raw or b"{}"),
+            request_deserializer=_json_or_none,
             response_serializer=lambda value: json.dumps(value).encode(),
         )
 
