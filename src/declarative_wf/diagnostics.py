@@ -16,6 +16,7 @@ import difflib
 import enum
 import json
 import os
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -205,6 +206,7 @@ _STYLE = {
 _GUTTER = "\x1b[1;34m"  # bold blue, like most compilers
 _HINT = "\x1b[1;36m"  # bold cyan
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _TAB_WIDTH = 4
 # Very long lines (minified JSON) are cut to a window around the caret.
 _MAX_EXCERPT = 120
@@ -252,7 +254,9 @@ def _source_lines(
     if pos is None or pos.file not in sources:
         return []
     if pos.file not in split:
-        split[pos.file] = sources[pos.file].splitlines()
+        # Only CR/LF: str.splitlines() would also split on \x0b, \x1c, U+2028..., which
+        # neither json nor our loader count as line breaks.
+        split[pos.file] = _LINE_BREAK.split(sources[pos.file])
     lines = split[pos.file]
     # Parsers report end-of-file errors on the line after the last newline: show it empty.
     if not 1 <= pos.line <= len(lines) + 1:

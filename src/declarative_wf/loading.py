@@ -1,17 +1,17 @@
 """Load a workflow definition (YAML or JSON) into plain data plus a map of source positions.
 
-Every format (Serverless Workflow, ASL, our DSL) starts here.  The result is plain Python data
-(dict / list / str / int / float / bool / None) and a :class:`PositionMap` from JSON Pointer to
-:class:`SourcePosition`, so later stages can say *where* a problem is.
+Every format (Serverless Workflow, ASL, our DSL) starts here.  The result is plain data
+(dict / list / str / int / float / bool / None) and a :class:`PositionMap` from JSON Pointer
+to :class:`SourcePosition`, so that later stages can say *where* a problem is.
 
 Why not ``yaml.safe_load``: PyYAML implements YAML 1.1, where ``on``/``yes``/``no`` are
-booleans, ``017`` is octal and ``1:20`` is sexagesimal 80; it also drops positions and silently
-keeps the last of two duplicate keys.  We use PyYAML only to *compose* (parse into nodes with
-marks, via libyaml when available) and resolve plain scalars ourselves with the YAML 1.2 core
-schema.  JSON is validated by the ``json`` module first (its error positions are exact), and
-its data comes from ``json`` too; YAML only supplies the positions.
+booleans, ``017`` is octal and ``1:20`` is sexagesimal 80; it also drops positions and
+silently keeps the last of two duplicate keys.  We let PyYAML (libyaml when available) only
+*compose* the text into nodes with marks, and resolve plain scalars ourselves with the YAML 1.2
+core schema.  JSON is parsed by the ``json`` module (exact values, exact error positions);
+YAML composes the same text only to supply positions.
 
-Diagnostic codes (stable; never reuse a retired number):
+Diagnostic codes (stable; never reuse a retired number) are listed in :data:`LOAD_CODES`.
 """
 
 from __future__ import annotations
@@ -35,42 +35,35 @@ from yaml.scanner import Scanner
 from declarative_wf.diagnostics import Diagnostic, DiagnosticError, Severity, SourcePosition, quote
 
 __all__ = [
-    "LOAD_CODES",
-    "LoadedDocument",
-    "PositionMap",
-    "escape_pointer_token",
-    "json_pointer",
-    "load_file",
-    "load_text",
-    "parse_pointer",
+    "LOAD_CODES", "MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "LoadedDocument", "PositionMap",
+    "escape_pointer_token", "json_pointer", "load_file", "load_text", "parse_pointer",
     "pointer_join",
-]
+]  # fmt: skip
 
 LOAD_CODES: dict[str, str] = {
     "LOAD-E001": "the file cannot be read (missing, a directory, no permission)",
     "LOAD-E002": "the file is larger than the size limit",
-    "LOAD-E003": "binary content (NUL bytes)",
-    "LOAD-E004": "not valid UTF-8 (or UTF-16/32, or lone surrogates)",
-    "LOAD-E005": "a control character YAML does not allow",
+    "LOAD-E003": "binary content (a NUL byte)",
+    "LOAD-E004": "not UTF-8 (invalid bytes, a UTF-16/32 file, a lone surrogate)",
+    "LOAD-E005": "a control character that YAML does not allow",
     "LOAD-E006": "empty document (nothing, or only comments)",
     "LOAD-E007": "YAML syntax error",
     "LOAD-E008": "tab character used for indentation",
     "LOAD-E009": "JSON syntax error",
-    "LOAD-E010": "more than one YAML document in the stream",
+    "LOAD-E010": "more than one YAML document in the file",
     "LOAD-E011": "the top-level value is not a mapping",
     "LOAD-E012": "duplicate key in a mapping",
     "LOAD-E013": "a mapping key that is not a string",
-    "LOAD-E014": "unsupported tag, or a value its tag does not allow",
+    "LOAD-E014": "unsupported tag, or a value that its tag does not allow",
     "LOAD-E015": "recursive alias (a node that contains itself)",
     "LOAD-E016": "too many nodes once aliases are expanded (billion laughs)",
     "LOAD-E017": "nesting too deep",
-    "LOAD-W001": "'<<' is an ordinary key in YAML 1.2 (no merge keys)",
+    "LOAD-W001": "'<<' is an ordinary key in YAML 1.2 (merge keys are not supported)",
 }
-__doc__ = (__doc__ or "") + "".join(f"\n    {c}  {m}" for c, m in LOAD_CODES.items()) + "\n"
 
-MAX_BYTES = 64 * 1024 * 1024
-MAX_NODES = 1_000_000
-MAX_DEPTH = 256
+MAX_BYTES = 64 * 1024 * 1024  # a workflow definition is kilobytes; this stops /dev/zero
+MAX_NODES = 1_000_000  # after alias expansion
+MAX_DEPTH = 256  # libyaml stops at 1000, the pure-Python composer recurses far earlier
 
 Syntax = Literal["auto", "yaml", "json"]
 
@@ -84,7 +77,7 @@ def escape_pointer_token(token: str | int) -> str:
 
 
 def pointer_join(base: str, part: str | int) -> str:
-    """``base`` + one more token: ``pointer_join("/states", "a/b")`` → ``"/states/a~1b"``."""
+    """``base`` plus one token: ``pointer_join("/states", "a/b")`` → ``"/states/a~1b"``."""
     return f"{base}/{escape_pointer_token(part)}"
 
 
@@ -94,19 +87,15 @@ def json_pointer(*parts: str | int) -> str:
 
 
 def parse_pointer(pointer: str) -> list[str]:
-    """The unescaped tokens of a pointer (``""`` → ``[]``); ValueError if malformed."""
+    """The unescaped tokens of a pointer (``""`` → ``[]``); ValueError if it is malformed."""
     if pointer == "":
         return []
     if not pointer.startswith("/"):
         raise ValueError(f"a JSON Pointer starts with '/': {pointer!r}")
     if re.search(r"~(?![01])", pointer):
         raise ValueError(f"'~' must be followed by 0 or 1 in a JSON Pointer: {pointer!r}")
-    # RFC 6901 §4: ~1 before ~0, so that "~01" decodes to "~1", not "/".
+    # RFC 6901 §4: ~1 before ~0, so that "~01" decodes to "~1", not to "/".
     return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
-
-
-def _parent(pointer: str) -> str:
-    return pointer[: pointer.rfind("/")] if "/" in pointer else ""
 
 
 # --------------------------------------------------------------------------- results
@@ -116,9 +105,9 @@ def _parent(pointer: str) -> str:
 class PositionMap:
     """Where each node (and each mapping key) of a loaded document starts.
 
-    ``nodes[pointer]`` is the position of the value; ``keys[pointer]`` the position of the
-    key token whose value is at ``pointer`` (so "unknown key" errors can point at the key).
-    A node reached through an alias has the position of the anchored node.
+    ``nodes[pointer]`` is the position of the value; ``keys[pointer]`` the position of the key
+    whose value is at ``pointer`` (so "unknown key" errors can point at the key).  A node
+    reached through an alias has the position of the anchored node.
     """
 
     nodes: dict[str, SourcePosition] = field(default_factory=dict)
@@ -130,16 +119,19 @@ class PositionMap:
             found = self.nodes.get(pointer)
             if found is not None or pointer == "":
                 return found
-            pointer = _parent(pointer)
+            pointer = pointer[: pointer.rfind("/")] if "/" in pointer else ""
 
     def key_at(self, pointer: str) -> SourcePosition | None:
-        """Position of the key naming ``pointer``; falls back to :meth:`at`."""
+        """Position of the key naming ``pointer``; falls back to :meth:`at` (list items)."""
         return self.keys.get(pointer) or self.at(pointer)
 
 
 @dataclass
 class LoadedDocument:
-    """A parsed definition: plain ``data``, its ``positions``, the ``source`` text."""
+    """A parsed definition: plain ``data``, its ``positions``, the ``source`` text.
+
+    ``warnings`` holds non-fatal diagnostics (severity warning) found while loading.
+    """
 
     data: Any
     positions: PositionMap
@@ -152,68 +144,43 @@ class LoadedDocument:
         return self.positions.key_at(pointer) if key else self.positions.at(pointer)
 
     def diagnostic(
-        self,
-        code: str,
-        message: str,
-        pointer: str = "",
-        *,
-        key: bool = False,
-        severity: Severity = Severity.ERROR,
-        hint: str | None = None,
-    ) -> Diagnostic:
-        """A diagnostic about ``pointer`` in this document, positioned from the map.
-
-        ``key=True`` points at the key rather than the value (for "unknown key" errors).
-        """
-        return Diagnostic(
-            code=code,
-            message=message,
-            pointer=pointer,
-            position=self.position(pointer, key=key),
-            severity=severity,
-            hint=hint,
-            file=self.file,
-        )
+        self, code: str, message: str, pointer: str = "", *, key: bool = False,
+        severity: Severity = Severity.ERROR, hint: str | None = None,
+    ) -> Diagnostic:  # fmt: skip
+        """A diagnostic about ``pointer``, positioned from the map (``key=True``: at the key)."""
+        position = self.position(pointer, key=key)
+        return Diagnostic(code, message, pointer, position, severity, hint, file=self.file)
 
 
 # --------------------------------------------------------------------------- entry points
 
 
 def load_file(
-    path: str | os.PathLike[str],
-    *,
-    syntax: Syntax = "auto",
-    max_bytes: int = MAX_BYTES,
-    max_nodes: int = MAX_NODES,
-    max_depth: int = MAX_DEPTH,
-) -> LoadedDocument:
+    path: str | os.PathLike[str], *, syntax: Syntax = "auto", max_bytes: int = MAX_BYTES,
+    max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH,
+) -> LoadedDocument:  # fmt: skip
     """Read and parse a definition file; raise :class:`DiagnosticError` if it is invalid.
 
-    The file name in positions is ``path`` as given (relative paths stay relative, which is
-    what ``FILE:LINE:COL`` output should show).  ``syntax="auto"`` treats ``*.json`` as JSON
-    and otherwise guesses from the content.
+    Positions name the file as ``path`` was given (relative stays relative, as
+    ``FILE:LINE:COL`` output should).  ``syntax="auto"``: ``*.json`` is JSON, otherwise a
+    text starting with ``{`` or ``[`` is tried as JSON first, and anything else is YAML.
     """
     name = os.fspath(path)
     try:
         with open(name, "rb") as handle:
             raw = handle.read(max_bytes + 1)
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise DiagnosticError([_file_error("LOAD-E001", f"cannot read the file: {reason}", name)])
+        raise _error("LOAD-E001", f"cannot read the file: {exc.strerror or exc}", name) from None
     if len(raw) > max_bytes:
-        message = f"the file is larger than {max_bytes} bytes; is it really a workflow definition?"
-        raise DiagnosticError([_file_error("LOAD-E002", message, name)])
+        message = f"the file is larger than {max_bytes} bytes; is it a workflow definition?"
+        raise _error("LOAD-E002", message, name)
     return _load(_decode(raw, name), name, syntax, _Limits(max_nodes, max_depth))
 
 
 def load_text(
-    text: str | bytes,
-    file: str = "<string>",
-    *,
-    syntax: Syntax = "auto",
-    max_nodes: int = MAX_NODES,
-    max_depth: int = MAX_DEPTH,
-) -> LoadedDocument:
+    text: str | bytes, file: str = "<string>", *, syntax: Syntax = "auto",
+    max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH,
+) -> LoadedDocument:  # fmt: skip
     """Parse a definition held in memory (bytes are decoded as UTF-8); see :func:`load_file`."""
     if isinstance(text, bytes):
         text = _decode(text, file)
@@ -226,34 +193,39 @@ class _Limits:
     max_depth: int
 
 
-def _file_error(code: str, message: str, file: str, hint: str | None = None) -> Diagnostic:
-    return Diagnostic(code=code, message=message, file=file, hint=hint)
+def _error(
+    code: str, message: str, where: SourcePosition | str, hint: str | None = None
+) -> DiagnosticError:
+    """One fatal diagnostic; ``where`` is a position, or a file name when there is none."""
+    if isinstance(where, str):
+        return DiagnosticError([Diagnostic(code, message, hint=hint, file=where)])
+    return DiagnosticError([Diagnostic(code, message, "", where, hint=hint)])
 
 
-def _error(code: str, message: str, position: SourcePosition, hint: str | None = None) -> DiagnosticError:
-    return DiagnosticError([Diagnostic(code, message, "", position, hint=hint)])
+# --------------------------------------------------------------------------- text
 
-
-# --------------------------------------------------------------------------- bytes → text
-
-_BOMS = [
-    (b"\x00\x00\xfe\xff", "UTF-32"),
-    (b"\xff\xfe\x00\x00", "UTF-32"),
-    (b"\xfe\xff", "UTF-16"),
-    (b"\xff\xfe", "UTF-16"),
-]
+# UTF-32 first: its little-endian BOM starts with UTF-16's.
+_BOMS = [(b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe\x00\x00", "UTF-32"),
+         (b"\xfe\xff", "UTF-16"), (b"\xff\xfe", "UTF-16")]  # fmt: skip
+# YAML 1.2 §5.1 printable set (PyYAML's too).  Checked up front so that the C and Python
+# parsers report the same thing, with a line and column.
+_NON_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# The line breaks that `render` and json count; PyYAML also breaks on U+0085/2028/2029
+# (YAML 1.1), so positions after those rare characters may be off by some lines.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _decode(raw: bytes, file: str) -> str:
-    """UTF-8 text without BOM, or a diagnostic that says what the bytes look like instead."""
+    """UTF-8 text without BOM, or a diagnostic that says what the bytes are instead."""
     for bom, encoding in _BOMS:
         if raw.startswith(bom):
             message = f"the file is {encoding} encoded; workflow definitions must be UTF-8"
-            raise DiagnosticError([_file_error("LOAD-E004", message, file, "save it as UTF-8")])
+            raise _error("LOAD-E004", message, file, "save it as UTF-8")
     nul = raw.find(b"\x00")
     if nul >= 0:
         message = f"the file is binary (a NUL byte at offset {nul}), not a YAML or JSON text"
-        raise DiagnosticError([_file_error("LOAD-E003", message, file)])
+        raise _error("LOAD-E003", message, file)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -262,17 +234,8 @@ def _decode(raw: bytes, file: str) -> str:
         position = SourcePosition(file, raw.count(b"\n", 0, exc.start) + 1, column)
         message = f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})"
         raise _error("LOAD-E004", message, position, "save the file as UTF-8") from None
-    # A BOM is allowed by YAML but json.loads rejects it, and it is not part of any line.
+    # YAML allows a BOM but json.loads rejects it, and it belongs to no line.
     return text[1:] if text.startswith("\ufeff") else text
-
-
-# --------------------------------------------------------------------------- text checks
-
-# YAML 1.2 §5.1 printable set (PyYAML uses the same); anything else is rejected up front so
-# that the C and Python parsers report it the same way and with a line/column.
-_NON_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _position_of(text: str, index: int, file: str) -> SourcePosition:
@@ -281,70 +244,66 @@ def _position_of(text: str, index: int, file: str) -> SourcePosition:
     return SourcePosition(file, line, index - line_start + 1)
 
 
-def _check_characters(text: str, file: str, syntax: str) -> None:
+def _check_text(text: str, file: str) -> None:
+    """Problems of the characters themselves, whatever the syntax."""
     nul = text.find("\x00")
     if nul >= 0:
         message = "the text is binary (it holds a NUL character), not a YAML or JSON text"
         raise _error("LOAD-E003", message, _position_of(text, nul, file))
     bad = _SURROGATE.search(text)
     if bad:
-        raise _error("LOAD-E004", "the text holds a lone UTF-16 surrogate", _position_of(text, bad.start(), file))
-    if syntax == "json":
-        return  # json.loads reports control characters itself (they are legal inside strings)
+        where = _position_of(text, bad.start(), file)
+        raise _error("LOAD-E004", "the text holds a lone UTF-16 surrogate", where)
+    if not text.strip(" \t\r\n"):
+        raise _empty(file, only_comments=False)
+
+
+def _check_yaml_characters(text: str, file: str) -> None:
     bad = _NON_PRINTABLE.search(text)
     if bad:
-        char = f"U+{ord(bad.group()):04X}"
+        message = f"control character U+{ord(bad.group()):04X} is not allowed in YAML"
         hint = "remove it, or write it as an escape inside a double-quoted string"
-        raise _error("LOAD-E005", f"control character {char} is not allowed in YAML", _position_of(text, bad.start(), file), hint)
+        raise _error("LOAD-E005", message, _position_of(text, bad.start(), file), hint)
 
 
 def _empty(file: str, only_comments: bool) -> DiagnosticError:
     what = "holds only comments" if only_comments else "is empty"
-    message = f"the file {what}; a workflow definition is a mapping of keys to values (YAML or JSON)"
-    return DiagnosticError([Diagnostic("LOAD-E006", message, "", SourcePosition(file, 1, 1))])
+    message = f"the file {what}; a workflow definition is a mapping of keys to values"
+    return _error("LOAD-E006", message, SourcePosition(file, 1, 1))
 
 
-def _detect(text: str, file: str, syntax: Syntax) -> Literal["yaml", "json", "json?"]:
-    """Which parser to use; "json?" means try JSON, fall back to YAML (a YAML flow mapping)."""
-    if syntax != "auto":
-        return syntax
-    if file.lower().endswith(".json"):
-        return "json"
-    return "json?" if text.lstrip(" \t\r\n")[:1] in ("{", "[") else "yaml"
-
-
-# JSON that fails to parse is still "JSON" (report json's error) if it starts like JSON does.
+# A text that fails as JSON is still reported as JSON if it starts the way JSON does.
 _LOOKS_LIKE_JSON = re.compile(r'\s*(?:\[|\{\s*["}])')
 
 
 def _load(text: str, file: str, syntax: Syntax, limits: _Limits) -> LoadedDocument:
-    mode = _detect(text, file, syntax)
-    _check_characters(text, file, "json" if mode == "json" else "yaml")
-    if not text.strip(" \t\r\n"):
-        raise _empty(file, only_comments=False)
-    if mode == "json":
+    _check_text(text, file)
+    if syntax == "json" or (syntax == "auto" and file.lower().endswith(".json")):
         return _load_json(text, file, limits)
-    if mode == "json?":
+    if syntax == "yaml" or text.lstrip(" \t\r\n")[:1] not in ("{", "["):
+        return _load_yaml(text, file, limits)
+    # Starts like JSON: JSON first (exact values and errors); a YAML flow mapping otherwise.
+    try:
+        return _load_json(text, file, limits)
+    except DiagnosticError as json_error:
+        if json_error.diagnostics[0].code != "LOAD-E009":
+            raise  # valid JSON with a problem (duplicate key...): not a YAML question
         try:
-            return _load_json(text, file, limits)
-        except DiagnosticError as json_error:
-            if _NON_PRINTABLE.search(text) or not _LOOKS_LIKE_JSON.match(text):
-                return _load_yaml(text, file, limits)
-            try:
-                return _load_yaml(text, file, limits)
-            except DiagnosticError:
+            return _load_yaml(text, file, limits)
+        except DiagnosticError:
+            if _LOOKS_LIKE_JSON.match(text):
                 raise json_error from None
-    return _load_yaml(text, file, limits)
+            raise
 
 
 # --------------------------------------------------------------------------- composing
 
 
 class _CoreResolver(BaseResolver):
-    """Leaves plain scalars unresolved ("?") so that we can apply the YAML 1.2 core schema.
+    """Leaves plain scalars unresolved ("?") so that the YAML 1.2 core schema decides.
 
-    PyYAML's own implicit resolvers are YAML 1.1; we must not let them decide anything.
-    Quoted scalars and the non-specific tag "!" resolve to str, as YAML says.
+    PyYAML's own implicit resolvers are YAML 1.1 and must decide nothing.  Quoted scalars
+    and the non-specific tag "!" are strings, as YAML says.
     """
 
     def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
@@ -373,7 +332,7 @@ if _USE_LIBYAML:
 
 
 def _compose(text: str) -> Node | None:
-    """The single document's root node (None if there is none); YAMLError on bad input."""
+    """The only document's root node (None if there is none); YAMLError on bad input."""
     composer = _CComposer(text) if _USE_LIBYAML else _PyComposer(text)
     return composer.get_single_node()  # type: ignore[no-any-return]
 
@@ -382,44 +341,39 @@ def _mark_position(mark: Any, file: str) -> SourcePosition:
     return SourcePosition(file, mark.line + 1, mark.column + 1)
 
 
-def _char_at(text: str, mark: Any) -> str:
-    lines = _LINE_BREAK.split(text)
-    if mark.line < len(lines) and mark.column < len(lines[mark.line]):
-        return lines[mark.line][mark.column]
-    return ""
-
-
 def _syntax_error(exc: yaml.YAMLError, text: str, file: str) -> Diagnostic:
     """A readable diagnostic from a PyYAML / libyaml exception."""
-    if not isinstance(exc, yaml.MarkedYAMLError) or exc.problem_mark is None:
-        return _file_error("LOAD-E007", f"invalid YAML: {exc}", file)
-    mark = exc.problem_mark
+    mark = getattr(exc, "problem_mark", None)
+    if not isinstance(exc, yaml.MarkedYAMLError) or mark is None:
+        return Diagnostic("LOAD-E007", f"invalid YAML: {exc}", file=file)
     position = _mark_position(mark, file)
-    problem = (exc.problem or "syntax error").replace(" in this context", " here")
     if exc.context == "expected a single document in the stream":
         message = "the file holds more than one YAML document; a workflow definition is one"
-        return Diagnostic("LOAD-E010", message, "", position, hint="remove this '---' line, or split the file")
-    line_text = _LINE_BREAK.split(text)[mark.line] if mark.line < len(_LINE_BREAK.split(text)) else ""
-    indent = line_text[: len(line_text) - len(line_text.lstrip(" \t"))]
-    if _char_at(text, mark) == "\t" or ("\t" in indent and mark.column <= len(indent)):
+        return Diagnostic("LOAD-E010", message, "", position, hint="remove this '---' line")
+    lines = _LINE_BREAK.split(text)
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    char = line[mark.column] if mark.column < len(line) else ""
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    if char == "\t" or ("\t" in indent and mark.column <= len(indent)):
         message = "a tab character is used for indentation; YAML allows only spaces"
         return Diagnostic("LOAD-E008", message, "", position, hint="replace the tabs with spaces")
+    problem = (exc.problem or "syntax error").replace(" in this context", " here")
     message = f"invalid YAML: {problem}"
-    context_mark = exc.context_mark
-    if exc.context and context_mark is not None and (context_mark.line, context_mark.column) != (mark.line, mark.column):
-        message += f" ({exc.context} started at line {context_mark.line + 1}, column {context_mark.column + 1})"
+    start = exc.context_mark
+    if exc.context and start is not None and (start.line, start.column) != (mark.line, mark.column):
+        message += f" ({exc.context} at line {start.line + 1}, column {start.column + 1})"
     elif exc.context:
         message += f" ({exc.context})"
-    return Diagnostic("LOAD-E007", message, "", position, hint=_syntax_hint(problem, _char_at(text, mark)))
+    return Diagnostic("LOAD-E007", message, "", position, hint=_syntax_hint(problem, char))
 
 
 def _syntax_hint(problem: str, char: str) -> str | None:
     if "mapping values are not allowed" in problem:
-        return "a value that contains ': ' must be quoted; otherwise check this line's indentation"
+        return "quote a value that contains ': ', or check the indentation of this line"
     if "cannot start any token" in problem and char in ("@", "`"):
         return f"'{char}' is reserved in YAML: quote the value"
     if "could not find expected ':'" in problem:
-        return "a key must be followed by ': '; check for a missing colon or an unclosed quote"
+        return "a key needs ': ' after it; look for a missing colon or an unclosed quote"
     return None
 
 
@@ -438,18 +392,17 @@ _INT16 = re.compile(r"0x[0-9a-fA-F]+")
 _FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 _INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
 _NAN = re.compile(r"\.(?:nan|NaN|NAN)")
-_NOT_SET = object()
+_NOT_SET: Any = object()
 
 
-def _core_number(value: str, allow_int: bool = True) -> Any:
-    """int/float per the core schema, or _NOT_SET.  ValueError if too many digits for int()."""
-    if allow_int:
-        if _INT10.fullmatch(value):
-            return int(value)
-        if _INT8.fullmatch(value):
-            return int(value[2:], 8)
-        if _INT16.fullmatch(value):
-            return int(value[2:], 16)
+def _core_number(value: str) -> Any:
+    """An int or float per the core schema, else _NOT_SET (ValueError: too many digits)."""
+    if _INT10.fullmatch(value):
+        return int(value)
+    if _INT8.fullmatch(value):
+        return int(value[2:], 8)
+    if _INT16.fullmatch(value):
+        return int(value[2:], 16)
     if _FLOAT_RE.fullmatch(value):
         return float(value)
     if _INF.fullmatch(value):
@@ -465,32 +418,30 @@ def _resolve_plain(value: str) -> Any:
     if value in _BOOLS:
         return _BOOLS[value]
     if value[0] not in "0123456789+-.":
-        return value  # the common case: a word; no regex needed
+        return value  # the common case, a word: no regex needed
     number = _core_number(value)
     return value if number is _NOT_SET else number
 
 
 def _resolve_tagged(tag: str, value: str) -> Any:
-    """Value of an explicitly tagged scalar, or _NOT_SET if the tag does not allow it."""
+    """The value of an explicitly tagged scalar, or _NOT_SET if the tag does not allow it."""
     if tag == _STR:
         return value
     if tag == _NULL:
         return None if value in _NULLS else _NOT_SET
     if tag == _BOOL:
         return _BOOLS.get(value, _NOT_SET)
+    number = _core_number(value) if tag in (_INT, _FLOAT) else _NOT_SET
     if tag == _INT:
-        number = _core_number(value)
         return number if isinstance(number, int) else _NOT_SET
-    if tag == _FLOAT:
-        return _core_number(value, allow_int=False) if not _INT10.fullmatch(value) else float(value)
-    return _NOT_SET
+    return float(number) if isinstance(number, (int, float)) else _NOT_SET
 
 
 def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_YAML) :] if tag.startswith(_YAML) else tag
 
 
-# --------------------------------------------------------------------------- node graph checks
+# --------------------------------------------------------------------------- node graph
 
 
 def _children(node: Node) -> Iterator[Node]:
@@ -505,40 +456,41 @@ def _children(node: Node) -> Iterator[Node]:
 def _measure(root: Node, file: str, limits: _Limits) -> None:
     """Reject recursive aliases, alias bombs and absurd nesting before building any data.
 
-    Works on the composed graph, where an alias is the same node object as its anchor, so
-    the expanded size of a billion-laughs document is computed (memoised per node) without
-    expanding it.  Iterative: no RecursionError however deep the document.
+    In the composed graph an alias is the very node object of its anchor, so the expanded
+    size of a billion-laughs document is computed (memoised per node) without expanding it.
+    Iterative, so that no nesting depth can raise RecursionError.
     """
     size: dict[int, int] = {}
     height: dict[int, int] = {}
     on_path: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
+    stack: list[tuple[Node, int, bool]] = [(root, 1, False)]
     while stack:
-        node, finished = stack.pop()
+        node, depth, finished = stack.pop()
         ident = id(node)
         if finished:
             on_path.discard(ident)
             kids = [id(c) for c in _children(node)]
             size[ident] = 1 + sum(size[k] for k in kids)
             height[ident] = 1 + max((height[k] for k in kids), default=0)
-            where = _mark_position(node.start_mark, file)
             if size[ident] > limits.max_nodes:
-                message = f"the document expands to more than {limits.max_nodes} nodes through aliases"
-                raise _error("LOAD-E016", message, where, "an alias bomb? use fewer nested aliases")
-            if height[ident] > limits.max_depth:
-                raise _error("LOAD-E017", f"the document is nested more than {limits.max_depth} levels deep", where)
-            continue
-        if ident in size:
-            continue  # shared through an alias, already measured
-        if ident in on_path:
+                message = f"the document expands to more than {limits.max_nodes} nodes via aliases"
+                where = _mark_position(node.start_mark, file)
+                raise _error("LOAD-E016", message, where, "an alias bomb? expand fewer aliases")
+        elif ident in on_path:
             message = "an alias refers to a node that contains it (a recursive structure)"
             raise _error("LOAD-E015", message, _mark_position(node.start_mark, file))
-        on_path.add(ident)
-        stack.append((node, True))
-        stack.extend((child, False) for child in _children(node))
+        elif ident not in size:  # not yet measured (an alias may have got there first)
+            on_path.add(ident)
+            stack.append((node, depth, True))
+            stack.extend((child, depth + 1, False) for child in _children(node))
+        # Checked on every visit: an aliased node may sit deeper than where it was measured.
+        if ident in height and depth + height[ident] - 1 > limits.max_depth:
+            message = f"the document is nested more than {limits.max_depth} levels deep"
+            raise _error("LOAD-E017", message, _mark_position(node.start_mark, file))
 
 
-# --------------------------------------------------------------------------- building data
+# (node or json value, pointer, container, slot): fill container[slot] with its data.
+_Task = tuple[Any, str, Any, Any]
 
 
 class _Builder:
@@ -548,7 +500,7 @@ class _Builder:
         self.file = file
         self.positions = PositionMap()
         self.problems: list[Diagnostic] = []
-        self._scalars: dict[int, Any] = {}  # aliases re-visit nodes: resolve (and complain) once
+        self._scalars: dict[int, Any] = {}  # aliases revisit nodes: resolve (and complain) once
 
     def problem(self, code: str, message: str, pointer: str, node: Node, **extra: Any) -> None:
         position = _mark_position(node.start_mark, self.file)
@@ -556,62 +508,64 @@ class _Builder:
 
     def build(self, root: Node) -> Any:
         holder: list[Any] = [None]
-        # (node, pointer, container, slot): fill container[slot] with the node's value.
-        stack: list[tuple[Node, str, Any, Any]] = [(root, "", holder, 0)]
+        stack: list[_Task] = [(root, "", holder, 0)]
         while stack:
             node, pointer, container, slot = stack.pop()
             self.positions.nodes[pointer] = _mark_position(node.start_mark, self.file)
             if isinstance(node, ScalarNode):
                 container[slot] = self.scalar(node, pointer)
             elif isinstance(node, SequenceNode):
+                self.check_tag(node, _SEQ, pointer)
                 items: list[Any] = [None] * len(node.value)
                 container[slot] = items
-                self.check_tag(node, _SEQ, pointer)
-                stack.extend((child, pointer_join(pointer, i), items, i) for i, child in reversed(list(enumerate(node.value))))
-            elif isinstance(node, MappingNode):
+                tasks = [(n, pointer_join(pointer, i), items, i) for i, n in enumerate(node.value)]
+                stack.extend(reversed(tasks))
+            else:
+                self.check_tag(node, _MAP, pointer)
                 mapping: dict[str, Any] = {}
                 container[slot] = mapping
-                self.check_tag(node, _MAP, pointer)
                 stack.extend(reversed(self.entries(node, pointer, mapping)))
         return holder[0]
 
-    def entries(self, node: MappingNode, pointer: str, mapping: dict[str, Any]) -> list[tuple[Node, str, Any, Any]]:
-        """Keys of one mapping, in order; pre-fills ``mapping`` so the key order is kept."""
-        todo: list[tuple[Node, str, Any, Any]] = []
+    def entries(self, node: MappingNode, pointer: str, mapping: dict[str, Any]) -> list[_Task]:
+        """The entries of one mapping in order; pre-fills ``mapping`` to keep the key order."""
+        tasks: list[_Task] = []
         for key_node, value_node in node.value:
             key = self.key(key_node, pointer)
             if key is None:
                 continue
             child = pointer_join(pointer, key)
             if key in mapping:
-                hint = f"the first {quote(key)} is at line {self.positions.keys[child].line}"
+                hint = f"the first {quote(key)} is on line {self.positions.keys[child].line}"
                 self.problem("LOAD-E012", f"duplicate key {quote(key)}", child, key_node, hint=hint)
                 continue
             mapping[key] = None
             self.positions.keys[child] = _mark_position(key_node.start_mark, self.file)
             if key == "<<" and key_node.tag == _PLAIN:
                 message = "'<<' is an ordinary key in YAML 1.2: merge keys are not supported"
-                hint = "write the keys out, or use an anchor for the whole mapping"
-                self.problem("LOAD-W001", message, child, key_node, severity=Severity.WARNING, hint=hint)
-            todo.append((value_node, child, mapping, key))
-        return todo
+                hint = "write the keys out, or anchor and alias the whole mapping"
+                extra = {"severity": Severity.WARNING, "hint": hint}
+                self.problem("LOAD-W001", message, child, key_node, **extra)
+            tasks.append((value_node, child, mapping, key))
+        return tasks
 
     def key(self, node: Node, pointer: str) -> str | None:
         if not isinstance(node, ScalarNode):
-            kind = "list" if isinstance(node, SequenceNode) else "mapping"
-            self.problem("LOAD-E013", f"a mapping key must be a string, not a {kind}", pointer, node)
+            kind = "a list" if isinstance(node, SequenceNode) else "a mapping"
+            self.problem("LOAD-E013", f"a mapping key must be a string, not {kind}", pointer, node)
             return None
         value = self.scalar(node, pointer)
         if isinstance(value, str):
             return value
-        shown = "null" if value is None else node.value
-        message = f"mapping keys must be strings; {shown!r} is read as {_kind(value)}"
+        shown = f"the key {node.value}" if node.value else "an empty key"
+        message = f"{shown} is read as {_kind(value)}; mapping keys must be strings"
         self.problem("LOAD-E013", message, pointer, node, hint=f"quote it: {quote(node.value)}")
         return None
 
     def check_tag(self, node: Node, expected: str, pointer: str) -> None:
         if node.tag != expected:
-            message = f"unsupported tag {quote(_short_tag(node.tag))} on a {'list' if expected == _SEQ else 'mapping'}"
+            kind = "list" if expected == _SEQ else "mapping"
+            message = f"unsupported tag {quote(_short_tag(node.tag))} on a {kind}"
             self.problem("LOAD-E014", message, pointer, node)
 
     def scalar(self, node: ScalarNode, pointer: str) -> Any:
@@ -628,7 +582,7 @@ class _Builder:
         try:
             result = _resolve_plain(value) if tag == _PLAIN else _resolve_tagged(tag, value)
         except ValueError:  # int() refuses more than sys.get_int_max_str_digits() digits
-            self.problem("LOAD-E014", "the number has too many digits", pointer, node, hint="quote it")
+            self.problem("LOAD-E014", "the number has too many digits", pointer, node)
             return value
         if result is _NOT_SET:
             if tag in (_STR, _INT, _FLOAT, _BOOL, _NULL):
@@ -640,45 +594,47 @@ class _Builder:
         return result
 
 
+_KINDS = {type(None): "null", bool: "a boolean", int: "a number", float: "a number",
+          str: "a string", list: "a list", dict: "a mapping"}  # fmt: skip
+
+
 def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "a list" if isinstance(value, list) else "a mapping"
+    return _KINDS.get(type(value), "a mapping")
 
 
-def _finish(data: Any, builder_problems: list[Diagnostic], positions: PositionMap, text: str, file: str, syntax: Literal["yaml", "json"]) -> LoadedDocument:
-    problems = list(builder_problems)
+def _finish(
+    data: Any, problems: list[Diagnostic], positions: PositionMap, text: str, file: str,
+    syntax: Literal["yaml", "json"],
+) -> LoadedDocument:  # fmt: skip
     if not isinstance(data, dict):
-        message = f"a workflow definition must be a mapping of keys to values at the top level, not {_kind(data)}"
-        problems.append(Diagnostic("LOAD-E011", message, "", positions.at("") or SourcePosition(file, 1, 1)))
+        message = f"a workflow definition must be a mapping of keys to values, not {_kind(data)}"
+        root = positions.at("") or SourcePosition(file, 1, 1)
+        problems = [*problems, Diagnostic("LOAD-E011", message, "", root)]
     if any(p.is_error for p in problems):
         raise DiagnosticError(problems)
-    warnings = [p for p in problems if not p.is_error]
-    return LoadedDocument(data, positions, text, file, syntax, warnings)
+    return LoadedDocument(data, positions, text, file, syntax, problems)
 
 
 # --------------------------------------------------------------------------- YAML
 
 
 def _load_yaml(text: str, file: str, limits: _Limits) -> LoadedDocument:
+    _check_yaml_characters(text, file)
     try:
         root = _compose(text)
+    except yaml.MarkedYAMLError as exc:
+        if "maximum nesting depth" in (exc.problem or "") and exc.problem_mark is not None:
+            where = _mark_position(exc.problem_mark, file)
+            raise _error("LOAD-E017", "the document is nested too deeply", where) from None
+        raise DiagnosticError([_syntax_error(exc, text, file)]) from None
     except yaml.YAMLError as exc:
-        if isinstance(exc, yaml.MarkedYAMLError) and "maximum nesting depth" in (exc.problem or ""):
-            raise _error("LOAD-E017", "the document is nested too deeply", _mark_position(exc.problem_mark, file))
         raise DiagnosticError([_syntax_error(exc, text, file)]) from None
     except RecursionError:  # the pure-Python composer recurses once per nesting level
-        raise DiagnosticError([_file_error("LOAD-E017", "the document is nested too deeply", file)]) from None
+        raise _error("LOAD-E017", "the document is nested too deeply", file) from None
     if root is None:
         raise _empty(file, only_comments=True)
     if isinstance(root, ScalarNode) and root.tag == _PLAIN and root.value == "":
-        raise _empty(file, only_comments=False)  # just "---" (or "---" and comments)
+        raise _empty(file, only_comments=False)  # only "---" (and comments)
     _measure(root, file, limits)
     builder = _Builder(file)
     data = builder.build(root)
@@ -692,71 +648,80 @@ class _Pairs(list):  # type: ignore[type-arg]
     """A JSON object as json.loads saw it: (key, value) pairs, duplicates included."""
 
 
-# Every escape becomes an escaped backslash padded to the same length ("\u00e9" → "\\    "),
-# and tabs and other characters PyYAML dislikes become spaces.  Columns stay exactly where
-# they were; the YAML pass is only asked for positions, never for values.
+# For the positions pass every escape becomes an escaped backslash padded to the same length
+# ("\u00e9" → "\\    ") and tabs, and characters PyYAML dislikes or counts as line breaks,
+# become spaces: columns stay put and PyYAML can follow any valid JSON.  Values come from
+# json.loads, never from this pass.
 _JSON_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)", re.S)
 _YAML_UNSAFE = re.compile("[\t\x85\u2028\u2029]|" + _NON_PRINTABLE.pattern)
 
 
 def _json_skeleton(text: str) -> Node | None:
-    """The YAML node graph of a *valid* JSON text, or None if PyYAML cannot follow it."""
+    """The YAML node graph of a *valid* JSON text, or None if PyYAML still cannot read it."""
     safe = _JSON_ESCAPE.sub(lambda m: "\\\\" + " " * (len(m.group()) - 2), text)
     safe = _YAML_UNSAFE.sub(" ", safe)
     try:
         return _compose(safe)
     except (yaml.YAMLError, RecursionError):
-        return None  # e.g. keys longer than 1024 characters: keep the data, lose positions
+        return None  # e.g. a key longer than 1024 characters: keep the data, lose positions
 
 
 def _load_json(text: str, file: str, limits: _Limits) -> LoadedDocument:
     try:
         raw = json.loads(text, object_pairs_hook=_Pairs)
     except json.JSONDecodeError as exc:
-        position = SourcePosition(file, exc.lineno, exc.colno)
-        raise DiagnosticError([Diagnostic("LOAD-E009", f"invalid JSON: {exc.msg}", "", position)]) from None
+        where = SourcePosition(file, exc.lineno, exc.colno)
+        raise _error("LOAD-E009", f"invalid JSON: {exc.msg}", where) from None
     except RecursionError:
-        raise DiagnosticError([_file_error("LOAD-E017", "the document is nested too deeply", file)]) from None
-    except ValueError as exc:  # e.g. an integer with more digits than int() accepts
-        raise DiagnosticError([_file_error("LOAD-E009", f"invalid JSON: {exc}", file)]) from None
+        raise _error("LOAD-E017", "the document is nested too deeply", file) from None
+    except ValueError as exc:  # an integer with more digits than int() accepts
+        raise _error("LOAD-E009", f"invalid JSON: {exc}", file) from None
     positions = PositionMap({"": SourcePosition(file, 1, 1)})
     problems: list[Diagnostic] = []
-    data = _build_json(raw, _json_skeleton(text), file, positions, problems, limits)
-    return _finish(data, problems, positions, text, file, "json")
-
-
-def _build_json(raw: Any, skeleton: Node | None, file: str, positions: PositionMap, problems: list[Diagnostic], limits: _Limits) -> Any:
-    """Plain data from json.loads output, with positions taken from the YAML skeleton."""
+    stack: list[tuple[Any, Node | None, str, Any, Any]] = []
     holder: list[Any] = [None]
-    stack: list[tuple[Any, Node | None, str, Any, Any, int]] = [(raw, skeleton, "", holder, 0, 1)]
+    stack.append((raw, _json_skeleton(text), "", holder, 0))
     while stack:
-        value, node, pointer, container, slot, depth = stack.pop()
+        value, node, pointer, container, slot = stack.pop()
         if node is not None:
             positions.nodes[pointer] = _mark_position(node.start_mark, file)
-        if depth > limits.max_depth:
-            raise _error("LOAD-E017", f"the document is nested more than {limits.max_depth} levels deep", positions.at(pointer) or SourcePosition(file, 1, 1))
+        if pointer.count("/") >= limits.max_depth:
+            message = f"the document is nested more than {limits.max_depth} levels deep"
+            raise _error("LOAD-E017", message, positions.at(pointer) or file)
         if isinstance(value, _Pairs):
-            pairs = node.value if isinstance(node, MappingNode) and len(node.value) == len(value) else None
-            mapping: dict[str, Any] = {}
-            container[slot] = mapping
-            todo = []
-            for index, (key, item) in enumerate(value):
-                key_node, item_node = pairs[index] if pairs else (None, None)
-                child = pointer_join(pointer, key)
-                if key in mapping:
-                    where = _mark_position(key_node.start_mark, file) if key_node else positions.at(pointer)
-                    problems.append(Diagnostic("LOAD-E012", f"duplicate key {quote(key)}", child, where))
-                    continue
-                mapping[key] = None
-                if key_node is not None:
-                    positions.keys[child] = _mark_position(key_node.start_mark, file)
-                todo.append((item, item_node, child, mapping, key, depth + 1))
-            stack.extend(reversed(todo))
+            container[slot] = mapping = {}
+            tasks = _json_entries(value, node, pointer, mapping, positions, problems)
+            stack.extend(reversed(tasks))
         elif isinstance(value, list):
-            nodes = node.value if isinstance(node, SequenceNode) and len(node.value) == len(value) else [None] * len(value)
-            items: list[Any] = [None] * len(value)
-            container[slot] = items
-            stack.extend((v, n, pointer_join(pointer, i), items, i, depth + 1) for i, (v, n) in reversed(list(enumerate(zip(value, nodes)))))
+            container[slot] = items = [None] * len(value)
+            same = isinstance(node, SequenceNode) and len(node.value) == len(value)
+            nodes = node.value if same else [None] * len(value)  # type: ignore[union-attr]
+            numbered = enumerate(zip(value, nodes))
+            tasks = [(v, n, pointer_join(pointer, i), items, i) for i, (v, n) in numbered]
+            stack.extend(reversed(tasks))
         else:
             container[slot] = value
-    return holder[0]
+    return _finish(holder[0], problems, positions, text, file, "json")
+
+
+def _json_entries(
+    pairs: _Pairs, node: Node | None, pointer: str, mapping: dict[str, Any],
+    positions: PositionMap, problems: list[Diagnostic],
+) -> list[tuple[Any, Node | None, str, Any, Any]]:  # fmt: skip
+    """Like _Builder.entries, for one JSON object; ``node`` is its skeleton (or None)."""
+    same = isinstance(node, MappingNode) and len(node.value) == len(pairs)
+    nodes = node.value if same else [(None, None)] * len(pairs)  # type: ignore[union-attr]
+    file = positions.nodes[""].file
+    tasks = []
+    for (key, value), (key_node, value_node) in zip(pairs, nodes):
+        child = pointer_join(pointer, key)
+        key_position = _mark_position(key_node.start_mark, file) if key_node else None
+        if key in mapping:
+            where = key_position or positions.at(pointer)
+            problems.append(Diagnostic("LOAD-E012", f"duplicate key {quote(key)}", child, where))
+            continue
+        mapping[key] = None
+        if key_position is not None:
+            positions.keys[child] = key_position
+        tasks.append((value, value_node, child, mapping, key))
+    return tasks

@@ -152,6 +152,8 @@ def test_events_raised_before_the_wait_are_buffered_in_order(client, new_id):
     )
     for value in ("a", "b", "c"):
         client.raise_workflow_event(instance_id, "item", data=value)
+    time.sleep(0.1)
+    assert client.get_workflow_state(instance_id).runtime_status == wf.WorkflowStatus.PENDING
     state = client.wait_for_workflow_completion(instance_id, timeout_in_seconds=10)
     assert json.loads(state.serialized_output) == ["a", "b", "c"]
 

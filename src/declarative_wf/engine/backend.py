@@ -348,10 +348,10 @@ class Backend:
         if "executionTerminated" in kinds:
             self._terminate_now(instance, rows)
             return None
+        if instance.history_len == 0 and "executionStarted" not in kinds:
+            return None  # a delayed start: events wait for the ExecutionStarted timer
         if instance.status == Status.SUSPENDED and not kinds & _WAKES_SUSPENDED:
             return None  # kept in the inbox until the instance is resumed
-        if instance.status == Status.STALLED and len(rows) == 0:
-            return None
         # ExecutionStarted goes first: the worker creates the workflow from it.
         rows.sort(key=lambda row: row.kind != "executionStarted")
         new_events = [ev.workflow_started(now)] + [pb.HistoryEvent.FromString(row.event) for row in rows]

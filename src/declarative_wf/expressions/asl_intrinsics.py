@@ -255,15 +255,24 @@ def _build_call(node: Tree, text: str) -> IntrinsicCall:
 
 
 def _unknown_function(name: str, text: str, position: int) -> IntrinsicSyntaxError:
-    by_folded = {known.casefold(): known for known in FUNCTION_ARITY}
-    suggestion = by_folded.get(name.casefold())
-    if suggestion is None:
-        close = difflib.get_close_matches(name, FUNCTION_ARITY, n=1, cutoff=0.6)
-        if not close and "." not in name:
-            close = difflib.get_close_matches(f"States.{name}", FUNCTION_ARITY, n=1, cutoff=0.6)
-        suggestion = close[0] if close else None
+    suggestion = _nearest_function(name)
     hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
     return IntrinsicSyntaxError(f"unknown intrinsic function {name!r}{hint}", text, position, suggestion)
+
+
+def _nearest_function(name: str) -> str | None:
+    """The known name ``name`` was probably meant to be, compared without ``States.``.
+
+    Comparing whole names would let the shared prefix make every name look close.
+    """
+    by_folded = {known.casefold(): known for known in FUNCTION_ARITY}
+    bare = name.removeprefix("States.")
+    exact = by_folded.get(f"states.{bare}".casefold())
+    if exact:
+        return exact
+    bare_names = {known.removeprefix("States."): known for known in FUNCTION_ARITY}
+    close = difflib.get_close_matches(bare, bare_names, n=1, cutoff=0.75)
+    return bare_names[close[0]] if close else None
 
 
 def _check_arity(name: str, count: int, text: str, position: int) -> None:

@@ -153,7 +153,7 @@ def compile_path(path: str) -> CompiledPath:
     if not rest:
         return CompiledPath(path, kind, variable, relative, None, True)
     try:
-        expression = _jsonpath_parse(relative)
+        expression = _jsonpath_parse(_keep_literal_backslashes(relative))
     except Exception as exc:  # noqa: BLE001
         # jsonpath-ng raises several unrelated types (its lexer and parser errors, and
         # ValueError/TypeError from its AST); all mean "not a path" here.
@@ -212,6 +212,36 @@ def resolve_path(
 
 
 # --------------------------------------------------------------------------- internals
+
+
+def _keep_literal_backslashes(path: str) -> str:
+    """Make jsonpath-ng read a quoted name the way AWS does.
+
+    In a quoted name only ``\\'`` (or ``\\"``, the quote in use) and ``\\\\`` are escapes;
+    any other backslash is an ordinary character. The recorded corpus pins this:
+    ``$['Test\\""Name"']`` selects the key ``Test\\""Name"``. jsonpath-ng drops the
+    backslash of every pair, so such a backslash is doubled before it parses.
+    """
+    out: list[str] = []
+    quote: str | None = None
+    index = 0
+    while index < len(path):
+        char = path[index]
+        if quote is None:
+            if char in "'\"":
+                quote = char
+        elif char == "\\":
+            following = path[index + 1 : index + 2]
+            if following in (quote, "\\"):
+                out.append(char + following)
+                index += 2
+                continue
+            out.append("\\")  # doubled: the backslash is text
+        elif char == quote:
+            quote = None
+        out.append(char)
+        index += 1
+    return "".join(out)
 
 
 def _is_definite(node: jp.JSONPath) -> bool:
