@@ -1,1 +1,0 @@
-"""Expression languages: JSONPath and the ASL intrinsic functions (more to come)."""
