@@ -1,0 +1,1 @@
+"""Expression languages: JSONPath and the ASL intrinsic functions (more to come)."""

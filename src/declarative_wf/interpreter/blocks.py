@@ -1,0 +1,140 @@
+"""Running a block: follow ``next`` edges from the start node, one node runner per kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from declarative_wf.ir import Block, CatchRule, Node, ResultNode
+
+from .commands import ContinueAsNew, SetStatus, WorkflowError, runtime_error
+from .errors import matches, with_retries
+from .runtime import RunContext, Variables, assign, error_object, finish, merge, node_input
+
+NodeGen = Generator[Any, Any, "NodeResult"]
+Runner = Callable[[RunContext, Any, Any, dict[str, Any]], NodeGen]
+
+#: ``next`` value meaning "leave the block" (as opposed to None: follow the node's own next).
+END = "\x00end"
+
+
+@dataclass
+class NodeResult:
+    data: Any
+    variables: dict[str, Any]
+    #: Where to go instead of the node's ``next`` (END leaves the block).
+    jump: str | None = None
+    #: Stop more than this node: the enclosing block, or the whole workflow.
+    stop: Literal["block", "workflow"] | None = None
+
+
+class WorkflowSucceeded(Exception):
+    """Unwinds every block when a node ends the whole workflow successfully."""
+
+    def __init__(self, data: Any) -> None:
+        super().__init__("succeeded")
+        self.data = data
+
+
+RUNNERS: dict[str, Runner] = {}
+
+
+def runner(kind: str) -> Callable[[Runner], Runner]:
+    def register(fn: Runner) -> Runner:
+        RUNNERS[kind] = fn
+        return fn
+
+    return register
+
+
+@dataclass
+class Resume:
+    """Where a continued-as-new execution picks up: a node of the top-level block."""
+
+    node: str
+    data: Any
+    variables: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)  # node-specific (e.g. loop rounds)
+
+
+def run_block(
+    rt: RunContext,
+    block: Block,
+    data: Any,
+    variables: Variables,
+    *,
+    top_level: bool = False,
+    resume: Resume | None = None,
+) -> Generator[Any, Any, tuple[Any, dict[str, Any]]]:
+    current = dict(variables)
+    node_id = block.start
+    if resume is not None:
+        node_id, data, current = resume.node, resume.data, dict(resume.variables)
+    visited: set[str] = set()
+    while node_id is not None and node_id != END:
+        node = block.nodes.get(node_id)
+        if node is None:
+            raise runtime_error(f"jump to {node_id!r}, which is not in this block")
+        if top_level and node_id in visited and rt.over_budget:
+            # A loop in the top-level block: restart with a fresh history to keep it bounded.
+            yield ContinueAsNew({"resume": {"node": node_id, "data": data, "variables": current}})
+        visited.add(node_id)
+        yield SetStatus({"node": node.id, "label": node.label or node.id})
+        result = yield from run_node(rt, node, data, current)
+        data, current = result.data, result.variables
+        if result.stop == "block":
+            break
+        node_id = result.jump if result.jump is not None else node.next
+    return data, current
+
+
+def run_node(rt: RunContext, node: Node, data: Any, variables: dict[str, Any]) -> NodeGen:
+    run = RUNNERS.get(node.kind)
+    if run is None:
+        raise runtime_error(f"this interpreter cannot run {node.kind} nodes", node.source)
+    try:
+        return (yield from run(rt, node, data, variables))
+    except WorkflowError as error:
+        if error.source is None:
+            error.source = node.source
+        raise
+
+
+def run_guarded(
+    rt: RunContext,
+    node: ResultNode,
+    data: Any,
+    variables: dict[str, Any],
+    attempt: Callable[[Any, int], Generator[Any, Any, Any]],
+) -> NodeGen:
+    """The life of every node that produces a result: input filter, attempts with retries,
+    catch rules on failure, then result selection, assignment, merge and output filter."""
+    effective = node_input(rt, node, data, variables)
+    try:
+        raw = yield from with_retries(rt, node, variables, lambda number: attempt(effective, number))
+    except WorkflowError as error:
+        if error.source is None:
+            error.source = node.source
+        for rule in node.catch:
+            if matches(rt, rule.match, error, variables, node):
+                return (yield from handle_caught(rt, node, rule, error, data, variables))
+        raise
+    new_data, new_variables = finish(rt, node, data, raw, variables)
+    return NodeResult(new_data, new_variables)
+
+
+def handle_caught(
+    rt: RunContext, node: ResultNode, rule: CatchRule, error: WorkflowError, data: Any, variables: dict[str, Any]
+) -> NodeGen:
+    value = rt.eval_optional(rule.result, error_object(error), variables, node, error_object(error))
+    new_variables = assign(rt, node, rule.assign, value, variables)
+    new_data = merge(data, value, rule.merge, node)
+    if rule.handler is not None:
+        new_data, new_variables = yield from run_block(rt, rule.handler, new_data, new_variables)
+    new_data = rt.eval_optional(rule.output, new_data, new_variables, node, new_data)
+    if rule.then == "end":
+        return NodeResult(new_data, new_variables, jump=END)
+    if rule.then == "jump":
+        return NodeResult(new_data, new_variables, jump=rule.next if rule.next is not None else END)
+    return NodeResult(new_data, new_variables)

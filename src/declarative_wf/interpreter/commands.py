@@ -1,0 +1,154 @@
+"""What the interpreter core asks of its host, and the errors it raises.
+
+Node runners are generators: they ``yield`` a command and receive its result (or have the
+command's error thrown into them). Durable commands become engine tasks (activity, timer,
+external event, child workflow); fiber commands are handled by the scheduler itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from declarative_wf.ir import SourceRef
+
+# -- durable commands: each becomes one engine task ------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallActivity:
+    name: str
+    input: Any
+
+
+@dataclass(frozen=True)
+class CallChild:
+    """Run the interpreter on ``payload`` as a child workflow with a derived instance id."""
+
+    payload: dict[str, Any]
+    instance_id: str
+
+
+@dataclass(frozen=True)
+class Sleep:
+    until: datetime
+
+
+@dataclass(frozen=True)
+class WaitEvent:
+    name: str
+
+
+DurableCommand = CallActivity | CallChild | Sleep | WaitEvent
+
+
+@dataclass(frozen=True)
+class Race:
+    """Start all; the first to finish wins. The result is ``(index, value)``; a failure of the
+    winner is raised. The losers are abandoned (their results are ignored)."""
+
+    commands: tuple[DurableCommand, ...]
+
+
+# -- commands the scheduler handles ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Now:
+    """The workflow's deterministic current time (the engine's, replayed identically)."""
+
+
+@dataclass(frozen=True)
+class Spawn:
+    """Start a concurrent fiber; the result is its :class:`FiberHandle`."""
+
+    body: Generator[Any, Any, Any]
+    label: str = ""
+
+
+@dataclass(eq=False)
+class FiberHandle:
+    id: int
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Join:
+    """Wait for fibers. ``all``: until every one has finished; ``any``: until one has. The
+    result is a list of ``(handle, ok, value_or_error)`` for the fibers that finished, in the
+    order given."""
+
+    handles: tuple[FiberHandle, ...]
+    mode: Literal["all", "any"] = "all"
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Stop fibers (and the fibers they started); their pending tasks are abandoned."""
+
+    handles: tuple[FiberHandle, ...]
+
+
+@dataclass(frozen=True)
+class SetStatus:
+    """Publish progress as the instance's custom status (last write per turn wins)."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class ContinueAsNew:
+    """Restart the instance with a fresh history and this payload. Only valid when no other
+    fiber is running."""
+
+    payload: dict[str, Any]
+
+
+Command = DurableCommand | Race | Now | Spawn | Join | Cancel | SetStatus | ContinueAsNew
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+@dataclass
+class WorkflowError(Exception):
+    """An error inside a workflow, in the format-neutral shape catch rules match on.
+
+    ``type`` is the error name (an activity's exception class name, ``Timeout``, a name given
+    by a fail node, ...); ``kinds`` are the classes it belongs to for matching (``task``,
+    ``timeout``, ``runtime``)."""
+
+    type: str
+    message: str = ""
+    cause: Any = None
+    kinds: frozenset[str] = field(default_factory=frozenset)
+    status: int | None = None
+    source: SourceRef | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        where = f" (at {self.source})" if self.source else ""
+        return f"{self.type}: {self.message}{where}" if self.message else f"{self.type}{where}"
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "message": self.message}
+        if self.cause is not None:
+            out["cause"] = self.cause
+        if self.status is not None:
+            out["status"] = self.status
+        if self.source is not None:
+            out["source"] = {"file": self.source.file, "line": self.source.line, "column": self.source.column, "pointer": self.source.pointer}
+        return out
+
+
+class DefinitionError(WorkflowError):
+    """The graph cannot be run (bad expression result, unknown jump, ...): a bug in the
+    definition that validation could not see."""
+
+
+def runtime_error(message: str, source: SourceRef | None = None, cause: Any = None) -> WorkflowError:
+    return WorkflowError("Runtime", message, cause=cause, kinds=frozenset({"runtime"}), source=source)

@@ -1,0 +1,118 @@
+"""The interpreter as an ordinary Dapr workflow.
+
+``interpreter_workflow`` is registered under the name ``dwf`` in a ``WorkflowRuntime``; every
+instance receives the graph it runs in its input, so it keeps running the definition it started
+with even after a newer version is submitted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Generator
+from datetime import datetime, timezone
+from typing import Any
+
+import dapr.ext.workflow as wf
+from dapr.ext.workflow._durabletask import task as dt_task
+
+from .commands import CallActivity, CallChild, DurableCommand, Sleep, WaitEvent, WorkflowError, runtime_error
+from .scheduler import ContinueAsNewRequested, run_fibers
+from .workflow import WorkflowSucceeded, finish_workflow, load_workflow, new_run_context, run_workflow
+
+WORKFLOW_NAME = "dwf"
+
+#: Resolves a child workflow named by a definition reference to its start payload.
+DefinitionResolver = Callable[[str, Any], dict[str, Any]]
+_resolver: DefinitionResolver | None = None
+
+
+def set_definition_resolver(resolver: DefinitionResolver | None) -> None:
+    global _resolver
+    _resolver = resolver
+
+
+class WorkflowFailure(Exception):
+    """Base of the exceptions a failed interpreted workflow ends with. Each error type gets a
+    subclass *named after it*, because Dapr reports the exception's class name as the
+    failure's ``error_type``."""
+
+
+_FAILURE_TYPES: dict[str, type[WorkflowFailure]] = {}
+
+
+def as_failure(error: WorkflowError) -> WorkflowFailure:
+    cls = _FAILURE_TYPES.get(error.type)
+    if cls is None:
+        cls = _FAILURE_TYPES[error.type] = type(error.type, (WorkflowFailure,), {})
+    return cls(error.message)
+
+
+class DaprHost:
+    """Maps interpreter commands onto a ``DaprWorkflowContext``."""
+
+    def __init__(self, ctx: wf.DaprWorkflowContext) -> None:
+        self.ctx = ctx
+        self._status: str | None = None
+
+    def start(self, command: DurableCommand) -> dt_task.Task[Any]:
+        if isinstance(command, CallActivity):
+            return self.ctx.call_activity(command.name, input=command.input)
+        if isinstance(command, Sleep):
+            until = command.until
+            if until.tzinfo is not None:
+                until = until.astimezone(timezone.utc).replace(tzinfo=None)
+            return self.ctx.create_timer(until)
+        if isinstance(command, WaitEvent):
+            return self.ctx.wait_for_external_event(command.name)
+        if isinstance(command, CallChild):
+            payload = command.payload
+            if "definition" in payload:
+                if _resolver is None:
+                    raise runtime_error(f"child workflow {payload['definition']!r} cannot be resolved by this worker")
+                payload = _resolver(payload["definition"], payload.get("input"))
+            return self.ctx.call_child_workflow(WORKFLOW_NAME, input=payload, instance_id=command.instance_id)
+        raise TypeError(f"not a durable command: {command!r}")
+
+    def when_any(self, tasks: list[dt_task.Task[Any]]) -> dt_task.Task[Any]:
+        return wf.when_any(tasks)
+
+    def is_done(self, task: dt_task.Task[Any]) -> bool:
+        return task.is_complete
+
+    def outcome(self, task: dt_task.Task[Any]) -> tuple[bool, Any]:
+        if not task.is_failed:
+            return True, task.get_result()
+        exception = task.get_exception()
+        details = getattr(exception, "details", None)
+        error_type = getattr(details, "error_type", None) or type(exception).__name__
+        message = getattr(details, "message", None) or str(exception)
+        return False, WorkflowError(error_type, message, kinds=frozenset({"task"}))
+
+    def now(self) -> datetime:
+        return self.ctx.current_utc_datetime.replace(tzinfo=timezone.utc)
+
+    def set_status(self, value: Any) -> None:
+        text = json.dumps(value, separators=(",", ":"))
+        if text != self._status:
+            self._status = text
+            self.ctx.set_custom_status(text)
+
+
+def interpreter_workflow(ctx: wf.DaprWorkflowContext, payload: dict[str, Any]) -> Generator[Any, Any, Any]:
+    """The one Dapr workflow that runs every definition."""
+    workflow = load_workflow(payload)
+    rt = new_run_context(workflow, payload, ctx.instance_id)
+    try:
+        return (yield from run_fibers(run_workflow(rt, payload), DaprHost(ctx)))
+    except WorkflowSucceeded as succeeded:
+        return finish_workflow(rt, succeeded.data)
+    except ContinueAsNewRequested as request:
+        base = {key: payload[key] for key in ("ir", "ir_hash", "input") if key in payload}
+        ctx.continue_as_new({**base, **request.payload, "generation": rt.generation + 1})
+        return None
+    except WorkflowError as error:
+        raise as_failure(error) from None
+
+
+def register(runtime: wf.WorkflowRuntime) -> None:
+    runtime.register_workflow(interpreter_workflow, name=WORKFLOW_NAME)

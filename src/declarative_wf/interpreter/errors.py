@@ -1,0 +1,80 @@
+"""Retry and catch rules: matching errors, computing backoff, handling a caught error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from datetime import timedelta
+from typing import Any
+
+from declarative_wf.ir import ErrorMatch, ResultNode, RetryRule
+
+from .commands import Now, Sleep, WorkflowError
+from .runtime import RunContext, Variables, error_object
+
+
+def matches(rt: RunContext, rule: ErrorMatch, error: WorkflowError, variables: Variables, node: ResultNode) -> bool:
+    names = set(rule.names)
+    named = (
+        "*" in names
+        or error.type in names
+        or ("@task" in names and "task" in error.kinds)
+        or ("@timeout" in names and "timeout" in error.kinds)
+    )
+    if not named:
+        return False
+    payload = error_object(error)
+    if rule.when is not None and not rt.eval(rule.when, payload, variables, node):
+        return False
+    if rule.except_when is not None and rt.eval(rule.except_when, payload, variables, node):
+        return False
+    return True
+
+
+def retry_delay(rt: RunContext, rule: RetryRule, retry_number: int, key: str) -> float:
+    """Seconds before retry ``retry_number`` (1 for the first retry)."""
+    delay = rule.interval_seconds * rule.backoff_rate ** (retry_number - 1)
+    delay += rule.increment_seconds * (retry_number - 1)
+    if rule.max_delay_seconds is not None:
+        delay = min(delay, rule.max_delay_seconds)
+    if rule.jitter == "full":
+        delay *= rt.jitter(f"{key}#{retry_number}")
+    return max(delay, 0.0)
+
+
+def with_retries(
+    rt: RunContext,
+    node: ResultNode,
+    variables: Variables,
+    attempt: Callable[[int], Generator[Any, Any, Any]],
+) -> Generator[Any, Any, Any]:
+    """Runs ``attempt(n)`` until it succeeds or no retry rule lets it try again. Each rule
+    counts its own retries (as ASL retriers do); waits are durable timers."""
+    used = [0] * len(node.retry)
+    started = None
+    attempt_number = 1
+    while True:
+        try:
+            return (yield from attempt(attempt_number))
+        except WorkflowError as error:
+            index = next(
+                (i for i, rule in enumerate(node.retry) if matches(rt, rule.match, error, variables, node)),
+                None,
+            )
+            if index is None:
+                raise
+            rule = node.retry[index]
+            if used[index] >= rule.max_retries:
+                raise
+            now = yield Now()
+            if started is None:
+                started = now
+            used[index] += 1
+            delay = retry_delay(rt, rule, used[index], f"{node.id}#{index}")
+            if rule.max_duration_seconds is not None:
+                elapsed = (now - started).total_seconds()
+                if elapsed + delay > rule.max_duration_seconds:
+                    raise
+            if delay > 0:
+                rt.count_step()
+                yield Sleep(now + timedelta(seconds=delay))
+            attempt_number += 1

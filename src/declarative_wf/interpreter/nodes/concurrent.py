@@ -1,0 +1,230 @@
+"""Concurrent nodes: parallel branches and for-each.
+
+Branches and items run as fibers of the same workflow. A for-each over more than
+``CHUNK_SIZE`` items runs in child workflows of at most ``CHUNK_SIZE`` items each (recursively
+for very large inputs), so no single history grows with the size of the input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import Any
+
+from declarative_wf.ir import Block, ForEachNode, ParallelNode
+
+from ..blocks import NodeGen, run_block, run_guarded, runner
+from ..commands import CallChild, Cancel, FiberHandle, Join, Spawn, WorkflowError, runtime_error
+from ..runtime import RunContext, error_object
+
+CHUNK_SIZE = 100
+
+
+def _branch(rt: RunContext, block: Block, data: Any, variables: dict[str, Any]) -> Generator[Any, Any, Any]:
+    # Each branch gets its own copy of the variables: assignments do not leak out.
+    result, _ = yield from run_block(rt, block, data, dict(variables))
+    return result
+
+
+@runner("parallel")
+def run_parallel(rt: RunContext, node: ParallelNode, data: Any, variables: dict[str, Any]) -> NodeGen:
+    def attempt(effective: Any, number: int) -> Generator[Any, Any, Any]:
+        handles: list[FiberHandle] = []
+        for index, branch in enumerate(node.branches):
+            handles.append((yield Spawn(_branch(rt, branch, effective, variables), f"{node.id}[{index}]")))
+        if node.mode == "any":
+            return (yield from _first_success(handles))
+        outcomes = yield from _gather(handles, tolerated=0)
+        return [value for _, value in outcomes]
+
+    return (yield from run_guarded(rt, node, data, variables, attempt))
+
+
+def _first_success(handles: list[FiberHandle]) -> Generator[Any, Any, Any]:
+    running = list(handles)
+    first_error: WorkflowError | None = None
+    while running:
+        finished = yield Join(tuple(running), "any")
+        for handle, ok, value in finished:
+            running.remove(handle)
+            if ok:
+                yield Cancel(tuple(running))
+                return value
+            first_error = first_error or value
+    assert first_error is not None
+    raise first_error
+
+
+def _gather(handles: list[FiberHandle], tolerated: int | None) -> Generator[Any, Any, list[tuple[bool, Any]]]:
+    """Waits for every fiber; more than ``tolerated`` failures (None: any number) cancels the
+    rest and raises the failure that crossed the line."""
+    position = {handle.id: index for index, handle in enumerate(handles)}
+    outcomes: list[tuple[bool, Any]] = [(True, None)] * len(handles)
+    running = list(handles)
+    failures = 0
+    while running:
+        finished = yield Join(tuple(running), "any")
+        for handle, ok, value in finished:
+            running.remove(handle)
+            outcomes[position[handle.id]] = (ok, value)
+            if not ok:
+                failures += 1
+                if tolerated is not None and failures > tolerated:
+                    yield Cancel(tuple(running))
+                    raise value
+    return outcomes
+
+
+@runner("foreach")
+def run_foreach(rt: RunContext, node: ForEachNode, data: Any, variables: dict[str, Any]) -> NodeGen:
+    def attempt(effective: Any, number: int) -> Generator[Any, Any, Any]:
+        items = rt.eval(node.items, effective, variables, node)
+        if not isinstance(items, list):
+            raise runtime_error(f"for-each needs a list of items, got {type(items).__name__}", node.source)
+        if len(items) > CHUNK_SIZE:
+            outcomes = yield from run_in_children(rt, node, items, effective, variables)
+        else:
+            outcomes = yield from run_items(rt, node, items, 0, effective, variables, fail_fast=True)
+        return _tolerate(node, outcomes)
+
+    return (yield from run_guarded(rt, node, data, variables, attempt))
+
+
+def _allowed_failures(node: ForEachNode, total: int) -> int:
+    allowed = [0]
+    if node.tolerated_failure_count is not None:
+        allowed.append(node.tolerated_failure_count)
+    if node.tolerated_failure_percent is not None:
+        allowed.append(math.floor(total * node.tolerated_failure_percent / 100))
+    return max(allowed)
+
+
+def _tolerate(node: ForEachNode, outcomes: list[tuple[bool, Any]]) -> list[Any]:
+    failures = [value for ok, value in outcomes if not ok]
+    if len(failures) > _allowed_failures(node, len(outcomes)):
+        first = failures[0]
+        if node.tolerated_failure_count is None and node.tolerated_failure_percent is None:
+            raise first
+        raise WorkflowError(
+            "ToleratedFailureExceeded",
+            f"{len(failures)} of {len(outcomes)} items failed, more than tolerated; first: {first}",
+            cause=error_object(first),
+            kinds=frozenset({"task"}),
+        )
+    return [value if ok else error_object(value) for ok, value in outcomes]
+
+
+def run_items(
+    rt: RunContext,
+    node: ForEachNode,
+    items: list[Any],
+    offset: int,
+    effective: Any,
+    variables: dict[str, Any],
+    *,
+    fail_fast: bool,
+) -> Generator[Any, Any, list[tuple[bool, Any]]]:
+    """Runs the body for every item as a fiber, at most ``max_concurrency`` at a time."""
+    limit = node.max_concurrency or len(items) or 1
+    tolerated = _allowed_failures(node, len(items)) if fail_fast else None
+    outcomes: list[tuple[bool, Any]] = [(True, None)] * len(items)
+    running: dict[int, tuple[FiberHandle, int]] = {}
+    failures = 0
+    next_index = 0
+    while next_index < len(items) or running:
+        while next_index < len(items) and len(running) < limit:
+            body = _item_body(rt, node, items[next_index], offset + next_index, effective, variables)
+            handle = yield Spawn(body, f"{node.id}[{offset + next_index}]")
+            running[handle.id] = (handle, next_index)
+            next_index += 1
+        finished = yield Join(tuple(handle for handle, _ in running.values()), "any")
+        for handle, ok, value in finished:
+            _, index = running.pop(handle.id)
+            outcomes[index] = (ok, value)
+            failures += not ok
+        if tolerated is not None and failures > tolerated:
+            # Past the tolerance the node fails anyway: stop the items still running.
+            yield Cancel(tuple(handle for handle, _ in running.values()))
+            return outcomes
+    return outcomes
+
+
+def _item_body(
+    rt: RunContext, node: ForEachNode, item: Any, index: int, effective: Any, variables: dict[str, Any]
+) -> Generator[Any, Any, Any]:
+    scope = {**variables, node.item_var: item}
+    if node.index_var:
+        scope[node.index_var] = index
+    data = rt.eval(node.item_input, item, scope, node) if node.item_input is not None else item
+    if node.body is None:
+        return data
+    result, _ = yield from run_block(rt, node.body, data, scope)
+    return result
+
+
+def run_in_children(
+    rt: RunContext, node: ForEachNode, items: list[Any], effective: Any, variables: dict[str, Any]
+) -> Generator[Any, Any, list[tuple[bool, Any]]]:
+    """Splits the items over child workflows of bounded history; each returns its outcomes."""
+    size = max(CHUNK_SIZE, math.ceil(len(items) / CHUNK_SIZE))
+    chunks = [(start, items[start : start + size]) for start in range(0, len(items), size)]
+    limit = len(chunks)
+    if node.max_concurrency:
+        limit = max(1, min(limit, math.ceil(node.max_concurrency / CHUNK_SIZE)))
+    outcomes: list[tuple[bool, Any]] = []
+    running: dict[int, tuple[FiberHandle, int]] = {}
+    by_chunk: dict[int, list[tuple[bool, Any]]] = {}
+    next_chunk = 0
+    while next_chunk < len(chunks) or running:
+        while next_chunk < len(chunks) and len(running) < limit:
+            start, chunk = chunks[next_chunk]
+            payload = {
+                "ir": rt.ir_json,
+                "foreach_chunk": {"node": node.id, "offset": start, "items": chunk, "data": effective, "variables": variables},
+            }
+            rt.count_step()
+            handle = yield Spawn(_call_child(payload, rt.next_child_id(node)), f"{node.id}@{start}")
+            running[handle.id] = (handle, next_chunk)
+            next_chunk += 1
+        finished = yield Join(tuple(handle for handle, _ in running.values()), "any")
+        for handle, ok, value in finished:
+            _, chunk_index = running.pop(handle.id)
+            if not ok:
+                raise value
+            by_chunk[chunk_index] = [
+                (True, entry.get("value")) if entry.get("ok") else (False, _error_from_json(entry["error"]))
+                for entry in value
+            ]
+    for chunk_index in range(len(chunks)):
+        outcomes.extend(by_chunk[chunk_index])
+    return outcomes
+
+
+def _call_child(payload: dict[str, Any], instance_id: str) -> Generator[Any, Any, Any]:
+    return (yield CallChild(payload, instance_id))
+
+
+def _error_from_json(data: dict[str, Any]) -> WorkflowError:
+    return WorkflowError(
+        str(data.get("type", "Error")),
+        str(data.get("message", "")),
+        cause=data.get("cause"),
+        kinds=frozenset(data.get("kinds", [])),
+        status=data.get("status"),
+    )
+
+
+def run_chunk(rt: RunContext, spec: dict[str, Any]) -> Generator[Any, Any, list[dict[str, Any]]]:
+    """The body of a for-each chunk child: every outcome is returned, failures included."""
+    node = rt.node(spec["node"])
+    if not isinstance(node, ForEachNode):
+        raise runtime_error(f"{spec['node']!r} is not a for-each node")
+    items = spec["items"]
+    if len(items) > CHUNK_SIZE:
+        outcomes = yield from run_in_children(rt, node, items, spec["data"], spec["variables"])
+    else:
+        outcomes = yield from run_items(rt, node, items, spec["offset"], spec["data"], spec["variables"], fail_fast=False)
+    return [
+        {"ok": True, "value": value} if ok else {"ok": False, "error": {**error_object(value), "kinds": sorted(value.kinds)}}
+        for ok, value in outcomes
+    ]

@@ -1,0 +1,140 @@
+"""Control-flow nodes: choice, wait, fail, succeed, set, try and loop."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from declarative_wf.ir import ChoiceNode, FailNode, LoopNode, SetNode, SucceedNode, TryNode, WaitNode
+
+from ..blocks import END, NodeGen, NodeResult, WorkflowSucceeded, run_block, run_guarded, runner
+from ..commands import ContinueAsNew, Now, Sleep, WorkflowError, runtime_error
+from ..runtime import RunContext, assign, node_input
+
+
+@runner("choice")
+def run_choice(rt: RunContext, node: ChoiceNode, data: Any, variables: dict[str, Any]) -> NodeGen:
+    effective = node_input(rt, node, data, variables)
+    for case in node.cases:
+        if rt.eval(case.condition, effective, variables, node) is True:
+            output = rt.eval_optional(node.output, effective, variables, node, effective)
+            return NodeResult(output, assign(rt, node, node.assign, output, variables), jump=case.next or END)
+        yield from ()
+    if node.no_default_is_error:
+        raise WorkflowError("NoChoiceMatched", f"no case of {node.label or node.id!r} matched", kinds=frozenset({"runtime"}))
+    output = rt.eval_optional(node.output, effective, variables, node, effective)
+    return NodeResult(output, assign(rt, node, node.assign, output, variables))
+
+
+def parse_timestamp(value: Any, node: WaitNode) -> datetime:
+    if not isinstance(value, str):
+        raise runtime_error(f"'until' must be an RFC 3339 timestamp string, got {value!r}", node.source)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise runtime_error(f"'until' is not an RFC 3339 timestamp: {value!r}", node.source) from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@runner("wait")
+def run_wait(rt: RunContext, node: WaitNode, data: Any, variables: dict[str, Any]) -> NodeGen:
+    effective = node_input(rt, node, data, variables)
+    now: datetime = yield Now()
+    if node.until is not None:
+        target = parse_timestamp(rt.eval(node.until, effective, variables, node), node)
+    else:
+        seconds = rt.eval_optional(node.seconds, effective, variables, node, 0)
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise runtime_error(f"a wait needs a non-negative number of seconds, got {seconds!r}", node.source)
+        target = now + timedelta(seconds=seconds)
+    if target.tzinfo is None:
+        target = target.replace(tzinfo=timezone.utc)
+    if target > (now if now.tzinfo else now.replace(tzinfo=timezone.utc)):
+        rt.count_step()
+        yield Sleep(target)
+    output = rt.eval_optional(node.output, effective, variables, node, effective)
+    return NodeResult(output, assign(rt, node, node.assign, output, variables))
+
+
+@runner("fail")
+def run_fail(rt: RunContext, node: FailNode, data: Any, variables: dict[str, Any]) -> NodeGen:
+    effective = node_input(rt, node, data, variables)
+    error_type = rt.eval(node.error, effective, variables, node)
+    message = rt.eval_optional(node.message, effective, variables, node, "")
+    yield from ()
+    raise WorkflowError(str(error_type), "" if message is None else str(message), status=node.status, source=node.source)
+
+
+@runner("succeed")
+def run_succeed(rt: RunContext, node: SucceedNode, data: Any, variables: dict[str, Any]) -> NodeGen:
+    effective = node_input(rt, node, data, variables)
+    output = rt.eval_optional(node.output, effective, variables, node, effective)
+    yield from ()
+    if node.scope == "workflow":
+        raise WorkflowSucceeded(output)
+    return NodeResult(output, assign(rt, node, node.assign, output, variables), stop="block")
+
+
+@runner("set")
+def run_set(rt: RunContext, node: SetNode, data: Any, variables: dict[str, Any]) -> NodeGen:
+    effective = node_input(rt, node, data, variables)
+    value = rt.eval_optional(node.value, effective, variables, node, effective)
+    new_variables = assign(rt, node, node.assign, value, variables)
+    yield from ()
+    return NodeResult(rt.eval_optional(node.output, value, new_variables, node, value), new_variables)
+
+
+@runner("try")
+def run_try(rt: RunContext, node: TryNode, data: Any, variables: dict[str, Any]) -> NodeGen:
+    def attempt(effective: Any, number: int) -> Generator[Any, Any, Any]:
+        if node.body is None:
+            return effective
+        # Variables set inside a try body stay visible after it (same scope).
+        result, inner = yield from run_block(rt, node.body, effective, variables)
+        variables.update(inner)
+        return result
+
+    return (yield from run_guarded(rt, node, data, variables, attempt))
+
+
+@runner("loop")
+def run_loop(rt: RunContext, node: LoopNode, data: Any, variables: dict[str, Any]) -> NodeGen:
+    """A monitor: run the body, stop when ``until`` holds, else wait ``every`` and repeat."""
+    resumed = rt.take_resume_state(node.id)
+    if resumed is not None:  # continued as new in the middle of this loop
+        current, inner = data, dict(variables)
+        started = datetime.fromisoformat(resumed["started"])
+        rounds = int(resumed["rounds"])
+    else:
+        current, inner = node_input(rt, node, data, variables), dict(variables)
+        started = yield Now()
+        rounds = 0
+    top_level = node.id in rt.workflow.body.nodes
+    while True:
+        if top_level and rt.over_budget:
+            state = {"started": started.isoformat(), "rounds": rounds}
+            yield ContinueAsNew({"resume": {"node": node.id, "data": current, "variables": inner, "state": state}})
+        if node.body is not None:
+            current, inner = yield from run_block(rt, node.body, current, inner)
+        rounds += 1
+        if node.until is not None and rt.eval(node.until, current, inner, node) is True:
+            break
+        if node.max_rounds is not None and rounds >= node.max_rounds:
+            break
+        now: datetime = yield Now()
+        elapsed = (now - started).total_seconds()
+        if node.timeout_seconds is not None and elapsed >= node.timeout_seconds:
+            raise WorkflowError(
+                node.timeout_error,
+                f"{node.label or node.id!r} did not finish within {node.timeout_seconds:g} seconds ({rounds} rounds)",
+                kinds=frozenset({"timeout"}),
+            )
+        every = rt.eval_optional(node.every_seconds, current, inner, node, 0)
+        if node.timeout_seconds is not None:
+            every = min(float(every), max(0.0, node.timeout_seconds - elapsed))
+        if every > 0:
+            rt.count_step()
+            yield Sleep(now + timedelta(seconds=float(every)))
+    output = rt.eval_optional(node.output, current, inner, node, current)
+    return NodeResult(output, assign(rt, node, node.assign, output, inner))

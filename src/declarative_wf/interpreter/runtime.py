@@ -1,0 +1,164 @@
+"""Per-execution state of the interpreter and the data-flow steps every node shares."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from declarative_wf.expressions.evaluate import ExpressionError, Scope, evaluate
+from declarative_wf.ir import Block, Expr, Merge, Node, ResultNode, Workflow
+
+from .commands import WorkflowError, runtime_error
+
+#: Durable steps (activities, timers, events, children) one execution may take before a loop
+#: continues as new, keeping the history bounded.
+DEFAULT_STEP_BUDGET = 400
+
+Variables = Mapping[str, Any]
+
+
+@dataclass
+class RunContext:
+    workflow: Workflow
+    instance_id: str
+    input: Any
+    context: dict[str, Any] = field(default_factory=dict)
+    step_budget: int = DEFAULT_STEP_BUDGET
+    steps: int = 0  # durable steps issued in this execution
+    generation: int = 0  # how many times this instance continued as new
+    #: The graph as JSON, handed on to for-each chunk children.
+    ir_json: dict[str, Any] | None = None
+    #: Node-specific state of a continued-as-new execution, handed to that node once.
+    resume_state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _children: int = 0
+    _nodes: dict[str, Node] | None = None
+
+    def take_resume_state(self, node_id: str) -> dict[str, Any] | None:
+        return self.resume_state.pop(node_id, None)
+
+    # -- expressions ----------------------------------------------------------------------
+
+    def scope(self, data: Any, variables: Variables) -> Scope:
+        return Scope(data=data, variables=variables, input=self.input, context=self.context)
+
+    def eval(self, expr: Expr, data: Any, variables: Variables, node: Node | None = None) -> Any:
+        try:
+            return evaluate(expr, self.scope(data, variables))
+        except ExpressionError as error:
+            raise runtime_error(error.message, node.source if node else None) from error
+
+    def eval_optional(self, expr: Expr | None, data: Any, variables: Variables, node: Node, default: Any) -> Any:
+        return default if expr is None else self.eval(expr, data, variables, node)
+
+    # -- identities ---------------------------------------------------------------------------
+
+    def next_child_id(self, node: Node) -> str:
+        """Child instance ids derived from the parent's id: stable under replay."""
+        self._children += 1
+        if self.generation:  # ids stay unique across continue-as-new executions
+            return f"{self.instance_id}:{self.generation}:{self._children:04d}"
+        return f"{self.instance_id}:{self._children:04d}"
+
+    def jitter(self, key: str) -> float:
+        """A number in [0, 1) that is the same on every replay of this instance."""
+        digest = hashlib.sha256(f"{self.instance_id}|{key}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    def node(self, node_id: str) -> Node:
+        if self._nodes is None:
+            self._nodes = {}
+            _index(self.workflow.body, self._nodes)
+        return self._nodes[node_id]
+
+    def count_step(self) -> None:
+        self.steps += 1
+
+    @property
+    def over_budget(self) -> bool:
+        return self.steps >= self.step_budget
+
+
+def _index(block: Block, into: dict[str, Node]) -> None:
+    for node in block.nodes.values():
+        into[node.id] = node
+        for value in vars(node).values():
+            if isinstance(value, Block):
+                _index(value, into)
+            elif isinstance(value, tuple):
+                for item in value:
+                    if isinstance(item, Block):
+                        _index(item, into)
+                    handler = getattr(item, "handler", None)
+                    if isinstance(handler, Block):
+                        _index(handler, into)
+
+
+# -- data flow --------------------------------------------------------------------------------
+
+
+def node_input(rt: RunContext, node: Node, data: Any, variables: Variables) -> Any:
+    return rt.eval_optional(node.input, data, variables, node, data)
+
+
+def assign(rt: RunContext, node: Node, assignments: Mapping[str, Expr], data: Any, variables: Variables) -> dict[str, Any]:
+    """Evaluates every assignment against the same scope, then applies them together."""
+    if not assignments:
+        return dict(variables)
+    values = {name: rt.eval(expr, data, variables, node) for name, expr in assignments.items()}
+    return {**variables, **values}
+
+
+def merge(data: Any, value: Any, how: Merge, node: Node) -> Any:
+    if how.mode == "replace":
+        return value
+    if how.mode == "discard":
+        return data
+    return set_path(data, how.path, value, node)
+
+
+def set_path(data: Any, path: tuple[str | int, ...], value: Any, node: Node) -> Any:
+    if not path:
+        return value
+    target = copy.deepcopy(data) if isinstance(data, (dict, list)) else {}
+    cursor = target
+    for index, key in enumerate(path):
+        last = index == len(path) - 1
+        if isinstance(key, int):
+            if not isinstance(cursor, list) or not -len(cursor) <= key < len(cursor):
+                raise runtime_error(f"cannot set index {key} of the data: no such element", node.source)
+            if last:
+                cursor[key] = value
+            else:
+                cursor = cursor[key]
+            continue
+        if not isinstance(cursor, dict):
+            raise runtime_error(f"cannot set field {key!r}: the data there is not an object", node.source)
+        if last:
+            cursor[key] = value
+        else:
+            nested = cursor.get(key)
+            if not isinstance(nested, (dict, list)):
+                nested = cursor[key] = {}
+            cursor = nested
+    return target
+
+
+def finish(rt: RunContext, node: ResultNode, data: Any, raw: Any, variables: Variables) -> tuple[Any, dict[str, Any]]:
+    """Result selection, variable assignment, merge into the data, output filter."""
+    selected = rt.eval_optional(node.result, raw, variables, node, raw)
+    new_variables = assign(rt, node, node.assign, selected, variables)
+    merged = merge(data, selected, node.merge, node)
+    return rt.eval_optional(node.output, merged, new_variables, node, merged), new_variables
+
+
+def error_object(error: WorkflowError) -> dict[str, Any]:
+    """What expressions, catch handlers and outputs see of an error."""
+    out: dict[str, Any] = {"type": error.type, "message": error.message}
+    if error.cause is not None:
+        out["cause"] = error.cause
+    if error.status is not None:
+        out["status"] = error.status
+    return out

@@ -1,0 +1,184 @@
+"""Cooperative fibers over durable tasks: how concurrent branches run inside one workflow.
+
+The scheduler is itself a generator, driven by the engine adapter: whenever every fiber is
+blocked it yields ``host.when_any(pending tasks)`` and resumes with the task that finished.
+Fibers advance in a fixed order and tasks are started in the order fibers ask for them, so a
+replay issues exactly the same task sequence — the determinism the engine relies on.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+from .commands import (
+    CallActivity, CallChild, Cancel, ContinueAsNew, DurableCommand, FiberHandle, Join, Now, Race,
+    SetStatus, Sleep, Spawn, WaitEvent, WorkflowError, runtime_error,
+)
+
+_DURABLE = (CallActivity, CallChild, Sleep, WaitEvent)
+
+TaskT = TypeVar("TaskT")
+
+
+class Host(Protocol[TaskT]):
+    """What the scheduler needs from an engine (the Dapr adapter, or a test double)."""
+
+    def start(self, command: DurableCommand) -> TaskT: ...
+
+    def when_any(self, tasks: list[TaskT]) -> Any:
+        """Something the driver can yield that resumes once one of ``tasks`` has finished."""
+
+    def is_done(self, task: TaskT) -> bool: ...
+
+    def outcome(self, task: TaskT) -> tuple[bool, Any]:
+        """``(True, value)`` or ``(False, WorkflowError)`` for a finished task."""
+
+    def now(self) -> datetime: ...
+
+    def set_status(self, value: Any) -> None: ...
+
+
+class ContinueAsNewRequested(Exception):
+    def __init__(self, payload: dict[str, Any]) -> None:
+        super().__init__("continue as new")
+        self.payload = payload
+
+
+@dataclass(eq=False)
+class _Fiber:
+    handle: FiberHandle
+    body: Generator[Any, Any, Any]
+    parent: _Fiber | None
+    children: list[_Fiber] = field(default_factory=list)
+    finished: bool = False
+    ok: bool = True
+    value: Any = None
+    join: Join | None = None  # what it waits for, when blocked on other fibers
+
+
+@dataclass(eq=False)
+class _Waiting(Generic[TaskT]):
+    """A fiber blocked on engine tasks (one task, or the tasks of a race)."""
+
+    fiber: _Fiber
+    tasks: list[TaskT]
+    race: bool
+
+
+def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any, Any, Any]:
+    """Runs ``main`` (and every fiber it spawns) to completion; returns main's result or
+    raises its error. Raises :class:`ContinueAsNewRequested` to restart the instance."""
+    ids = itertools.count(1)
+    root = _Fiber(FiberHandle(0, "main"), main, None)
+    fibers: dict[int, _Fiber] = {0: root}
+    ready: deque[tuple[_Fiber, bool, Any]] = deque([(root, True, None)])
+    waiting: dict[int, _Waiting[Any]] = {}  # id(task) -> waiter, in start order
+    tasks_by_key: dict[int, Any] = {}
+
+    def finish(fiber: _Fiber, ok: bool, value: Any) -> None:
+        fiber.finished, fiber.ok, fiber.value = True, ok, value
+        for other in list(fibers.values()):
+            if other.join is not None and fiber.handle in other.join.handles:
+                wake_if_joined(other)
+
+    def wake_if_joined(fiber: _Fiber) -> None:
+        join = fiber.join
+        assert join is not None
+        done = [fibers[h.id] for h in join.handles if fibers[h.id].finished]
+        if join.mode == "all" and len(done) < len(join.handles):
+            return
+        if join.mode == "any" and not done:
+            return
+        fiber.join = None
+        ready.append((fiber, True, [(f.handle, f.ok, f.value) for f in done]))
+
+    def cancel(fiber: _Fiber) -> None:
+        for child in fiber.children:
+            cancel(child)
+        if not fiber.finished:
+            for key, waiter in list(waiting.items()):
+                if waiter.fiber is fiber:
+                    del waiting[key]
+                    tasks_by_key.pop(key, None)
+            fiber.join = None
+            fiber.body.close()
+            fiber.finished, fiber.ok, fiber.value = True, False, runtime_error("cancelled")
+
+    def block_on(fiber: _Fiber, commands: tuple[DurableCommand, ...], race: bool) -> None:
+        tasks = [host.start(command) for command in commands]
+        waiter = _Waiting(fiber, tasks, race)
+        for task in tasks:
+            waiting[id(task)] = waiter
+            tasks_by_key[id(task)] = task
+
+    def handle(fiber: _Fiber, command: Any) -> None:
+        if isinstance(command, _DURABLE):
+            block_on(fiber, (command,), race=False)
+        elif isinstance(command, Race):
+            block_on(fiber, command.commands, race=True)
+        elif isinstance(command, Now):
+            ready.append((fiber, True, host.now()))
+        elif isinstance(command, Spawn):
+            child = _Fiber(FiberHandle(next(ids), command.label), command.body, fiber)
+            fibers[child.handle.id] = child
+            fiber.children.append(child)
+            ready.append((child, True, None))
+            ready.append((fiber, True, child.handle))
+        elif isinstance(command, Join):
+            fiber.join = command
+            wake_if_joined(fiber)
+        elif isinstance(command, Cancel):
+            for target in command.handles:
+                cancel(fibers[target.id])
+            ready.append((fiber, True, None))
+        elif isinstance(command, SetStatus):
+            host.set_status(command.value)
+            ready.append((fiber, True, None))
+        elif isinstance(command, ContinueAsNew):
+            if any(not f.finished for f in fibers.values() if f is not fiber):
+                ready.append((fiber, False, runtime_error("continue-as-new while branches are running")))
+            else:
+                raise ContinueAsNewRequested(command.payload)
+        else:
+            ready.append((fiber, False, runtime_error(f"the interpreter yielded an unknown command {command!r}")))
+
+    while True:
+        while ready:
+            fiber, ok, value = ready.popleft()
+            if fiber.finished:
+                continue
+            try:
+                command = fiber.body.send(value) if ok else fiber.body.throw(value)
+            except StopIteration as stop:
+                finish(fiber, True, stop.value)
+            except WorkflowError as error:
+                finish(fiber, False, error)
+            else:
+                handle(fiber, command)
+            if root.finished:
+                if root.ok:
+                    return root.value
+                raise root.value
+        if not waiting:
+            raise runtime_error("every branch is blocked on another: the workflow cannot make progress")
+        pending = [tasks_by_key[key] for key in waiting]
+        yield host.when_any(pending)
+        for key in list(waiting):
+            task = tasks_by_key.get(key)
+            if task is None or key not in waiting or not host.is_done(task):
+                continue
+            waiter = waiting[key]
+            for other in waiter.tasks:
+                waiting.pop(id(other), None)
+                tasks_by_key.pop(id(other), None)
+            ok, value = host.outcome(task)
+            if waiter.race:
+                if ok:
+                    value = (waiter.tasks.index(task), value)
+            ready.append((waiter.fiber, ok, value))
+

@@ -1,0 +1,304 @@
+"""The intermediate graph: one model every definition format compiles into.
+
+A workflow is a :class:`Block`: a set of nodes with one start node, where each node names the
+node that runs after it (``next``; ``None`` ends the block). Jumps — loops included — are
+just ``next`` edges, so they stay inside their block. Compound nodes (parallel, for-each, try)
+own sub-blocks. Every node records where it came from (:class:`SourceRef`), so runtime errors
+point at the definition.
+
+Data flows as in Amazon States Language, which is the most general of our formats: a node
+receives the current *data*, may filter it (``input``), build activity arguments (``args``),
+select from the result (``result``), assign variables (``assign``), merge the result into the
+data (``merge``) and filter what it passes on (``output``). Every expression is tagged with its
+language so the same graph can carry JMESPath (our DSL), jq (Serverless Workflow), JSONPath and
+JSONata (ASL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+ExprLanguage = Literal["literal", "template", "jmespath", "jq", "jsonpath", "jsonata"]
+
+IR_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a node was defined: file, 1-based line and column, and JSON Pointer."""
+
+    file: str
+    line: int
+    column: int
+    pointer: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Expr:
+    """An expression in one language.
+
+    ``literal``: ``value`` is the result. ``template``: ``value`` is a JSON structure whose
+    leaves may be ``{"$expr": <Expr as JSON>}`` objects, evaluated in place. Otherwise
+    ``value`` is the expression's source text in that language."""
+
+    lang: ExprLanguage
+    value: Any
+
+    @staticmethod
+    def literal(value: Any) -> Expr:
+        return Expr("literal", value)
+
+
+@dataclass(frozen=True)
+class Merge:
+    """How a node's (selected) result combines with the data it received.
+
+    ``replace``: the result becomes the data. ``set``: the result is stored at ``path`` inside
+    a copy of the data. ``discard``: the data passes through unchanged."""
+
+    mode: Literal["replace", "set", "discard"] = "replace"
+    path: tuple[str | int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ErrorMatch:
+    """Which errors a retry or catch rule applies to.
+
+    ``names`` are error type names; ``*`` matches every error, ``@task`` every failure of an
+    activity or child workflow, ``@timeout`` every timeout. ``when`` further filters with an
+    expression over the error object (``{"type", "message", "cause"}``)."""
+
+    names: tuple[str, ...] = ("*",)
+    when: Expr | None = None
+    except_when: Expr | None = None
+
+
+@dataclass(frozen=True)
+class RetryRule:
+    """Durable retries: waits are engine timers. The delay before retry *n* (1-based) is
+    ``min(max_delay, interval * backoff_rate**(n-1) + increment*(n-1))``, then jittered."""
+
+    match: ErrorMatch = field(default_factory=ErrorMatch)
+    max_retries: int = 3  # retries after the first attempt; 0 never retries
+    interval_seconds: float = 1.0
+    backoff_rate: float = 2.0
+    increment_seconds: float = 0.0
+    max_delay_seconds: float | None = None
+    jitter: Literal["none", "full"] = "none"
+    #: Give up once this much time has passed since the first attempt.
+    max_duration_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class CatchRule:
+    """Handle an error: optionally store it (``assign`` / ``merge`` of the error object), run
+    ``handler`` (a block) and continue at ``next`` of the enclosing block."""
+
+    match: ErrorMatch = field(default_factory=ErrorMatch)
+    #: Turns the error object ``{"type", "message", "cause"}`` into the value that is merged.
+    result: Expr | None = None
+    merge: Merge = field(default_factory=Merge)
+    assign: dict[str, Expr] = field(default_factory=dict)
+    output: Expr | None = None
+    handler: Block | None = None
+    next: str | None = None
+    #: Where ``next`` goes when None: "end" ends the block, "continue" goes on with the node's
+    #: own ``next``.
+    then: Literal["end", "continue", "jump"] = "continue"
+
+
+@dataclass
+class Node:
+    """Fields every node has. Subclasses set ``kind``."""
+
+    kind: ClassVar[str] = "node"
+    id: str
+    next: str | None = None
+    label: str | None = None
+    source: SourceRef | None = None
+    input: Expr | None = None
+    output: Expr | None = None
+    assign: dict[str, Expr] = field(default_factory=dict)
+
+
+@dataclass
+class ResultNode(Node):
+    """A node that produces a result: it may select from it and merge it into the data."""
+
+    result: Expr | None = None
+    merge: Merge = field(default_factory=Merge)
+    retry: tuple[RetryRule, ...] = ()
+    catch: tuple[CatchRule, ...] = ()
+    timeout_seconds: Expr | None = None
+
+
+@dataclass
+class TaskNode(ResultNode):
+    """Call an activity (a registered function, or a built-in such as ``http``)."""
+
+    kind: ClassVar[str] = "task"
+    activity: str = ""
+    args: Expr | None = None
+    #: For HTTP calls: follow ``202 Accepted`` + ``Location`` with durable timers until done.
+    poll_async: bool = False
+
+
+@dataclass
+class ChildNode(ResultNode):
+    """Run another workflow definition as a child workflow."""
+
+    kind: ClassVar[str] = "child"
+    workflow: str = ""
+    args: Expr | None = None
+    graph: Block | None = None  # the child's graph, when it was resolved at compile time
+
+
+@dataclass
+class ParallelNode(ResultNode):
+    """Run branches concurrently. ``all``: the result is the list of branch outputs; ``any``:
+    the first branch to finish wins and the others are abandoned."""
+
+    kind: ClassVar[str] = "parallel"
+    branches: tuple[Block, ...] = ()
+    mode: Literal["all", "any"] = "all"
+
+
+@dataclass
+class ForEachNode(ResultNode):
+    """Run ``body`` once per item of ``items``; the result is the list of outputs, in order."""
+
+    kind: ClassVar[str] = "foreach"
+    items: Expr = field(default_factory=lambda: Expr("literal", []))
+    body: Block | None = None
+    item_var: str = "item"
+    index_var: str | None = None
+    #: Expression over each item and its index giving the body's input; default: the item.
+    item_input: Expr | None = None
+    max_concurrency: int | None = None
+    tolerated_failure_count: int | None = None
+    tolerated_failure_percent: float | None = None
+
+
+@dataclass(frozen=True)
+class ChoiceCase:
+    condition: Expr
+    next: str | None  # None ends the block
+
+
+@dataclass
+class ChoiceNode(Node):
+    """Go to the first case whose condition holds, else to ``default`` (``next``)."""
+
+    kind: ClassVar[str] = "choice"
+    cases: tuple[ChoiceCase, ...] = ()
+    #: True when no default exists: falling through is an error (ASL's States.NoChoiceMatched).
+    no_default_is_error: bool = False
+
+
+@dataclass
+class WaitNode(Node):
+    """Wait for a duration (seconds) or until a timestamp (RFC 3339), on a durable timer."""
+
+    kind: ClassVar[str] = "wait"
+    seconds: Expr | None = None
+    until: Expr | None = None
+
+
+@dataclass
+class EventNode(ResultNode):
+    """Wait for an external event, optionally only one matching ``correlate`` (an expression
+    over ``{"event": data}`` that must be true), with an optional timeout."""
+
+    kind: ClassVar[str] = "event"
+    event: str = ""
+    correlate: Expr | None = None
+
+
+@dataclass
+class FailNode(Node):
+    """Raise an error: ends the enclosing scope unless a catch rule handles it."""
+
+    kind: ClassVar[str] = "fail"
+    error: Expr = field(default_factory=lambda: Expr("literal", "Failed"))
+    message: Expr | None = None
+    status: int | None = None  # for formats whose errors carry an HTTP-like status
+
+
+@dataclass
+class SucceedNode(Node):
+    """End successfully: the block (``scope="block"``) or the whole workflow."""
+
+    kind: ClassVar[str] = "succeed"
+    scope: Literal["block", "workflow"] = "block"
+
+
+@dataclass
+class SetNode(Node):
+    """Compute new data from an expression (a pure transformation, no activity)."""
+
+    kind: ClassVar[str] = "set"
+    value: Expr | None = None
+
+
+@dataclass
+class TryNode(ResultNode):
+    """Run ``body``; its errors are matched against ``retry`` then ``catch`` rules."""
+
+    kind: ClassVar[str] = "try"
+    body: Block | None = None
+
+
+@dataclass
+class LoopNode(Node):
+    """Run ``body`` repeatedly: ``every`` seconds between rounds, until ``until`` holds on the
+    data, at most ``max_rounds`` times or ``timeout_seconds`` in total. A monitor. Long loops
+    continue as new so the history stays bounded."""
+
+    kind: ClassVar[str] = "loop"
+    body: Block | None = None
+    every_seconds: Expr | None = None
+    until: Expr | None = None
+    max_rounds: int | None = None
+    timeout_seconds: float | None = None
+    timeout_error: str = "Timeout"
+
+
+@dataclass
+class Block:
+    """Nodes with one entry point. ``nodes`` keeps definition order (for graphs and errors)."""
+
+    start: str | None
+    nodes: dict[str, Node] = field(default_factory=dict)
+
+    def __getitem__(self, node_id: str) -> Node:
+        return self.nodes[node_id]
+
+
+@dataclass
+class Workflow:
+    """A compiled definition."""
+
+    name: str
+    version: str | None
+    format: str  # "dsl", "asl", "sw1", "sw08"
+    body: Block
+    source_file: str | None = None
+    #: Expressions evaluated once at the start and at the end: input filter, output transform.
+    input: Expr | None = None
+    output: Expr | None = None
+    timeout_seconds: float | None = None
+    #: Settings a format needs at run time (e.g. ASL query language); opaque to the core.
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+NODE_TYPES: dict[str, type[Node]] = {
+    cls.kind: cls
+    for cls in (
+        TaskNode, ChildNode, ParallelNode, ForEachNode, ChoiceNode, WaitNode, EventNode,
+        FailNode, SucceedNode, SetNode, TryNode, LoopNode,
+    )
+}
