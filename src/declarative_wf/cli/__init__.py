@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
 
-from . import engine_command
+#: One module per subcommand, each with ``register(subparsers)``; listed in --help order.
+COMMAND_MODULES = ("validate_command", "run_command", "graph_command", "engine_command")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -21,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    engine_command.register(commands)
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(f"{__name__}.{name}") is not None:
+            importlib.import_module(f"{__name__}.{name}").register(commands)
     return parser
 
 

@@ -15,6 +15,9 @@ from .runtime import RunContext, Variables, assign, error_object, finish, merge,
 NodeGen = Generator[Any, Any, "NodeResult"]
 Runner = Callable[[RunContext, Any, Any, dict[str, Any]], NodeGen]
 
+#: The variable holding the compensations registered in the current scope, oldest first.
+COMPENSATIONS = "__compensations__"
+
 #: ``next`` value meaning "leave the block" (as opposed to None: follow the node's own next).
 END = "\x00end"
 
@@ -121,6 +124,10 @@ def run_guarded(
                 return (yield from handle_caught(rt, node, rule, error, data, variables))
         raise
     new_data, new_variables = finish(rt, node, data, raw, variables)
+    if node.compensation is not None:
+        registered = list(new_variables.get(COMPENSATIONS, []))
+        registered.append({"node": node.id, "input": effective, "result": raw})
+        new_variables[COMPENSATIONS] = registered
     return NodeResult(new_data, new_variables)
 
 

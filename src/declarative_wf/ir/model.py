@@ -134,6 +134,9 @@ class ResultNode(Node):
     retry: tuple[RetryRule, ...] = ()
     catch: tuple[CatchRule, ...] = ()
     timeout_seconds: Expr | None = None
+    #: Undo steps (a saga): registered when the node succeeds, run by a compensate node. The
+    #: block receives the node's result as data and ``{"input", "result"}`` as ``compensating``.
+    compensation: Block | None = None
 
 
 @dataclass
@@ -253,6 +256,14 @@ class TryNode(ResultNode):
 
 
 @dataclass
+class CompensateNode(Node):
+    """Run the compensations registered so far in this scope, most recent first, then forget
+    them. Typically the first node of a catch handler."""
+
+    kind: ClassVar[str] = "compensate"
+
+
+@dataclass
 class LoopNode(Node):
     """Run ``body`` repeatedly: ``every`` seconds between rounds, until ``until`` holds on the
     data, at most ``max_rounds`` times or ``timeout_seconds`` in total. A monitor. Long loops
@@ -299,6 +310,6 @@ NODE_TYPES: dict[str, type[Node]] = {
     cls.kind: cls
     for cls in (
         TaskNode, ChildNode, ParallelNode, ForEachNode, ChoiceNode, WaitNode, EventNode,
-        FailNode, SucceedNode, SetNode, TryNode, LoopNode,
+        FailNode, SucceedNode, SetNode, TryNode, LoopNode, CompensateNode,
     )
 }

@@ -6,9 +6,9 @@ from collections.abc import Generator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from declarative_wf.ir import ChoiceNode, FailNode, LoopNode, SetNode, SucceedNode, TryNode, WaitNode
+from declarative_wf.ir import ChoiceNode, CompensateNode, FailNode, LoopNode, SetNode, SucceedNode, TryNode, WaitNode
 
-from ..blocks import END, NodeGen, NodeResult, WorkflowSucceeded, run_block, run_guarded, runner
+from ..blocks import COMPENSATIONS, END, NodeGen, NodeResult, WorkflowSucceeded, run_block, run_guarded, runner
 from ..commands import ContinueAsNew, Now, Sleep, WorkflowError, runtime_error
 from ..runtime import RunContext, assign, node_input
 
@@ -138,3 +138,18 @@ def run_loop(rt: RunContext, node: LoopNode, data: Any, variables: dict[str, Any
             yield Sleep(now + timedelta(seconds=float(every)))
     output = rt.eval_optional(node.output, current, inner, node, current)
     return NodeResult(output, assign(rt, node, node.assign, output, inner))
+
+
+@runner("compensate")
+def run_compensate(rt: RunContext, node: CompensateNode, data: Any, variables: dict[str, Any]) -> NodeGen:
+    """Undo what succeeded, most recent first (the saga pattern)."""
+    registered = list(variables.get(COMPENSATIONS, []))
+    remaining = {**variables, COMPENSATIONS: []}
+    for entry in reversed(registered):
+        compensated = rt.node(entry["node"])
+        block = getattr(compensated, "compensation", None)
+        if block is None:
+            continue
+        scope = {**remaining, "compensating": {"input": entry["input"], "result": entry["result"]}}
+        yield from run_block(rt, block, entry["result"], scope)
+    return NodeResult(data, remaining)
