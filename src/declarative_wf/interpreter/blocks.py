@@ -69,7 +69,11 @@ def run_block(
     *,
     top_level: bool = False,
     resume: Resume | None = None,
+    shared_scope: dict[str, Any] | None = None,
 ) -> Generator[Any, Any, tuple[Any, dict[str, Any]]]:
+    """Runs the block; returns its final data and variables. With ``shared_scope`` the block
+    writes its variables through to that dict after every node, so the caller still sees them
+    when a node fails (a try body and its catch handlers share one scope)."""
     current = dict(variables)
     node_id = block.start
     if resume is not None:
@@ -86,6 +90,9 @@ def run_block(
         yield SetStatus({"node": node.id, "label": node.label or node.id})
         result = yield from run_node(rt, node, data, current)
         data, current = result.data, result.variables
+        if shared_scope is not None:
+            shared_scope.clear()
+            shared_scope.update(current)
         if result.stop == "block":
             break
         node_id = result.jump if result.jump is not None else node.next

@@ -213,8 +213,9 @@ class WaitNode(Node):
 
 @dataclass
 class EventNode(ResultNode):
-    """Wait for an external event, optionally only one matching ``correlate`` (an expression
-    over ``{"event": data}`` that must be true), with an optional timeout."""
+    """Wait for an external event, optionally only one matching ``correlate``: an expression
+    evaluated on the current data with the event's data as variable ``event``, that must be
+    true. Optional timeout."""
 
     kind: ClassVar[str] = "event"
     event: str = ""

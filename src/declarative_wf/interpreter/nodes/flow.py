@@ -90,9 +90,9 @@ def run_try(rt: RunContext, node: TryNode, data: Any, variables: dict[str, Any])
     def attempt(effective: Any, number: int) -> Generator[Any, Any, Any]:
         if node.body is None:
             return effective
-        # Variables set inside a try body stay visible after it (same scope).
-        result, inner = yield from run_block(rt, node.body, effective, variables)
-        variables.update(inner)
+        # A try body shares the enclosing scope: its variables (and registered compensations)
+        # stay visible to the catch handlers and after the try.
+        result, _ = yield from run_block(rt, node.body, effective, variables, shared_scope=variables)
         return result
 
     return (yield from run_guarded(rt, node, data, variables, attempt))

@@ -114,7 +114,7 @@ def run_event(rt: RunContext, node: EventNode, data: Any, variables: dict[str, A
             event = yield from _with_timeout(rt, node, WaitEvent(node.event), effective, variables)
             if node.correlate is None:
                 return event
-            if rt.eval(node.correlate, {"event": event, "data": effective}, variables, node):
+            if rt.eval(node.correlate, effective, {**variables, "event": event}, node) is True:
                 return event
             # Not ours: keep waiting (the event is consumed; see docs/interpreter.md).
 
