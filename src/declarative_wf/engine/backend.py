@@ -71,7 +71,12 @@ class Backend:
     def __init__(self, store: Store, options: EngineOptions) -> None:
         self.store = store
         self.options = options
-        self._ready: dict[str, None] = {}  # insertion-ordered set: instances with visible events
+        # Instances with visible inbox events, as insertion-ordered sets: free ones wait in
+        # _ready; ones a worker is executing wait in _deferred until their lease ends.
+        self._ready: dict[str, None] = {}
+        self._deferred: set[str] = set()
+        self._terminations: set[str] = set()  # leased instances with a termination request
+        self._pump_scheduled = False
         self._timers: list[tuple[int, int, str]] = []  # heap of (visible_at, seq, instance_id)
         self._timer_seq = itertools.count()
         self._timer_handle: asyncio.TimerHandle | None = None
@@ -281,6 +286,7 @@ class Backend:
         for lease in released:
             self._drop_lease(lease)
             if isinstance(lease, OrchestrationLease):
+                self._deferred.add(lease.turn.instance_id)  # its events are still in the inbox
                 self._after_unlease(lease.turn.instance_id)
             else:
                 self._activities.appendleft(lease.row_id)
@@ -323,7 +329,8 @@ class Backend:
             instance_id = next(iter(self._ready))
             del self._ready[instance_id]
             if instance_id in self._orchestration_leases:
-                continue  # re-indexed when the current lease ends
+                self._deferred.add(instance_id)
+                continue
             item = self._dispatch_instance(instance_id, stream)
             if item is not None:
                 return item
@@ -434,7 +441,7 @@ class Backend:
             lease.stream.cached.pop(response.instanceId, None)
         if not stalled:
             self._after_unlease(response.instanceId)
-        self._pump()
+        self._schedule_pump()
 
     @staticmethod
     def _stall(uow: UnitOfWork, instance: InstanceRow) -> None:
@@ -488,7 +495,7 @@ class Backend:
 
         self._commit(record)
         self._drop_lease(lease)
-        self._pump()
+        self._schedule_pump()
 
     # -- applying effects ------------------------------------------------------------------
 
@@ -507,13 +514,15 @@ class Backend:
             if kind == "executionTerminated" and instance_id not in self._orchestration_leases:
                 # Nobody is executing it: terminate now, even with no worker connected.
                 self._terminate_if_requested(instance_id)
+            elif kind == "executionTerminated":
+                self._terminations.add(instance_id)  # as soon as the current turn ends
             else:
                 self._index_inbox(instance_id, visible_at, now)
         self._activities.extend(effects.activities)
         for instance_id in effects.changed:
             self._notify(instance_id)
         self._arm_timer()
-        self._pump()
+        self._schedule_pump()
 
     def _terminate_if_requested(self, instance_id: str) -> None:
         instance = self.store.get_instance(instance_id)
@@ -531,18 +540,40 @@ class Backend:
         self._commit(lambda uow: turns.terminate(uow, instance, output, request.recurse))
 
     def _after_unlease(self, instance_id: str) -> None:
-        """An instance's lease ended: if events are waiting, it is ready again."""
-        kinds = self.store.inbox_kinds(instance_id, now_micros())
-        if "executionTerminated" in kinds:
+        """An instance's lease ended: if events arrived meanwhile, it is ready again."""
+        if instance_id in self._terminations:
+            self._terminations.discard(instance_id)
+            self._deferred.discard(instance_id)
             self._terminate_if_requested(instance_id)
-        elif kinds:
+            return
+        if instance_id in self._deferred:
+            self._deferred.discard(instance_id)
             self._ready[instance_id] = None
 
     def _index_inbox(self, instance_id: str, visible_at: int, now: int) -> None:
         if visible_at <= now:
-            self._ready[instance_id] = None
+            self._mark_ready(instance_id)
         else:
             heapq.heappush(self._timers, (visible_at, next(self._timer_seq), instance_id))
+
+    def _mark_ready(self, instance_id: str) -> None:
+        if instance_id in self._orchestration_leases:
+            self._deferred.add(instance_id)
+        else:
+            self._ready[instance_id] = None
+
+    def _schedule_pump(self) -> None:
+        """Dispatch after the current call has answered: completions return to the worker
+        sooner, and the work several completions make ready goes out in one pass."""
+        if self._pump_scheduled or self._loop is None:
+            return
+        self._pump_scheduled = True
+
+        def pump() -> None:
+            self._pump_scheduled = False
+            self._pump()
+
+        self._loop.call_soon(pump)
 
     def _arm_timer(self) -> None:
         if not self._timers or self._loop is None:
@@ -560,8 +591,7 @@ class Backend:
         now = now_micros()
         while self._timers and self._timers[0][0] <= now:
             _, _, instance_id = heapq.heappop(self._timers)
-            if instance_id not in self._orchestration_leases:
-                self._ready[instance_id] = None
+            self._mark_ready(instance_id)
         self._arm_timer()
         self._pump()
 

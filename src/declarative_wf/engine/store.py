@@ -14,6 +14,7 @@ work item free. That is the "sweep on restart" without a sweep.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -88,6 +89,9 @@ _INSTANCE_COLUMNS = (
     "completed_at, scheduled_start_at, input, output, custom_status, failure, parent_instance_id, "
     "parent_execution_id, parent_task_id, tags, history_len"
 )
+
+
+_INSTANCE_CACHE_SIZE = 50_000
 
 
 class StoreError(Exception):
@@ -193,6 +197,11 @@ class Store:
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{self.path}: not a usable engine database ({error})") from error
         self._in_transaction = False
+        # Write-through cache of instance rows: every write goes through this object (the
+        # engine owns the file), so reads of hot instances need no query. Rows written in a
+        # transaction that rolls back are dropped from it.
+        self._instances: dict[str, InstanceRow | None] = {}
+        self._touched: set[str] = set()
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -222,19 +231,30 @@ class Store:
             yield
         except BaseException:
             self._db.execute("ROLLBACK")
+            for instance_id in self._touched:
+                self._instances.pop(instance_id, None)
             raise
         else:
             self._db.execute("COMMIT")
         finally:
             self._in_transaction = False
+            self._touched.clear()
 
     # -- instances -------------------------------------------------------------------------
 
     def get_instance(self, instance_id: str) -> InstanceRow | None:
+        """A copy: callers mutate it and write it back with put_instance."""
+        if instance_id in self._instances:
+            cached = self._instances[instance_id]
+            return dataclasses.replace(cached) if cached is not None else None
         row = self._db.execute(
             f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE instance_id = ?", (instance_id,)
         ).fetchone()
-        return InstanceRow(*row) if row else None
+        if len(self._instances) > _INSTANCE_CACHE_SIZE:
+            self._instances.clear()
+        found = InstanceRow(*row) if row else None
+        self._instances[instance_id] = found
+        return dataclasses.replace(found) if found is not None else None
 
     def put_instance(self, row: InstanceRow) -> None:
         values = tuple(row.__dict__[name.strip()] for name in _INSTANCE_COLUMNS.split(","))
@@ -243,13 +263,12 @@ class Store:
             f"VALUES ({','.join('?' * len(values))})",
             values,
         )
+        self._remember(row.instance_id, dataclasses.replace(row))
 
-    def update_instance(self, instance_id: str, **fields: Any) -> None:
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        self._db.execute(
-            f"UPDATE instances SET {assignments} WHERE instance_id = ?",
-            (*fields.values(), instance_id),
-        )
+    def _remember(self, instance_id: str, row: InstanceRow | None) -> None:
+        self._instances[instance_id] = row
+        if self._in_transaction:
+            self._touched.add(instance_id)
 
     def list_instances(
         self, where: InstanceFilter, after: tuple[int, str] | None, limit: int | None
@@ -275,6 +294,7 @@ class Store:
         """Removes everything stored for the instance."""
         for table in ("history", "inbox", "activities", "instances"):
             self._db.execute(f"DELETE FROM {table} WHERE instance_id = ?", (instance_id,))
+        self._remember(instance_id, None)
 
     # -- history ---------------------------------------------------------------------------
 
