@@ -92,6 +92,9 @@ class DaprHost:
         return self.ctx.current_utc_datetime.replace(tzinfo=timezone.utc)
 
     def set_status(self, value: Any) -> None:
+        # Replayed turns set statuses that are already stored; only new progress counts.
+        if self.ctx.is_replaying:
+            return
         text = json.dumps(value, separators=(",", ":"))
         if text != self._status:
             self._status = text

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 
 from declarative_wf.ir import Workflow, content_hash, workflow_from_json, workflow_to_json
@@ -29,22 +28,22 @@ def make_payload(workflow: Workflow, workflow_input: Any) -> dict[str, Any]:
     return {"ir": workflow_to_json(workflow), "ir_hash": content_hash(workflow), "input": workflow_input, "generation": 0}
 
 
-@lru_cache(maxsize=256)
-def _parse(ir_hash: str, ir_text: str) -> Workflow:
-    import json
-
-    return workflow_from_json(json.loads(ir_text))
+_GRAPHS: dict[str, Workflow] = {}
+_GRAPH_CACHE_SIZE = 256
 
 
 def load_workflow(payload: dict[str, Any]) -> Workflow:
-    """The graph of a payload, parsed once per content hash (replays reuse it)."""
-    import json
-
-    ir = payload["ir"]
+    """The graph of a payload, parsed once per content hash: every replay of every instance
+    of the same definition reuses it."""
     ir_hash = payload.get("ir_hash")
     if ir_hash is None:
-        return workflow_from_json(ir)
-    return _parse(ir_hash, json.dumps(ir, sort_keys=True))
+        return workflow_from_json(payload["ir"])
+    workflow = _GRAPHS.get(ir_hash)
+    if workflow is None:
+        if len(_GRAPHS) >= _GRAPH_CACHE_SIZE:
+            _GRAPHS.pop(next(iter(_GRAPHS)))
+        workflow = _GRAPHS[ir_hash] = workflow_from_json(payload["ir"])
+    return workflow
 
 
 def new_run_context(workflow: Workflow, payload: dict[str, Any], instance_id: str) -> RunContext:
