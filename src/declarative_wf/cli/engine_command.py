@@ -36,6 +36,12 @@ def register(commands: Any) -> None:
         default="NORMAL",
         help="SQLite durability: NORMAL survives process crashes, FULL also power loss",
     )
+    parser.add_argument(
+        "--no-stateful-history",
+        action="store_true",
+        help="always send workers the full history (for comparison; by default workers that "
+        "cache histories get only the new events)",
+    )
     parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
     parser.set_defaults(run=run)
 
@@ -45,7 +51,11 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         print(f"dwf engine: --port {args.port} is not a port number (0-65535)", file=sys.stderr)
         return 2
-    options = EngineOptions(max_payload_bytes=args.max_payload_bytes, synchronous=args.synchronous)
+    options = EngineOptions(
+        max_payload_bytes=args.max_payload_bytes,
+        synchronous=args.synchronous,
+        stateful_history=not args.no_stateful_history,
+    )
     try:
         asyncio.run(serve(args.db, args.host, args.port, options, announce=sys.stdout))
     except EngineLockedError as error:
