@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up the development environment and run things, with nothing but python3 (3.11+).
 
-    python3 dev.py demo    # set up, then run a sample workflow end to end on the embedded engine
+    python3 dev.py demo    # set up, then run the chaining sample end to end on the embedded engine
     python3 dev.py test    # set up, then run the whole test suite (what CI runs)
     python3 dev.py setup   # only set up (.venv with declarative_wf installed in editable mode)
 
@@ -49,7 +49,14 @@ def main(argv: list[str]) -> int:
     if command == "setup":
         return 0
     if command == "demo":
-        return subprocess.call([str(PYTHON), str(ROOT / "samples" / "sdk-quickstart" / "workflow.py")], cwd=ROOT)
+        chaining = ROOT / "samples" / "chaining"
+        print("$ dwf run samples/chaining/workflow.dwf.yaml --activities samples/chaining/activities.py "
+              "--input-file samples/chaining/input.json", flush=True)
+        return subprocess.call(
+            [str(PYTHON), "-m", "declarative_wf.cli", "run", str(chaining / "workflow.dwf.yaml"),
+             "--activities", str(chaining / "activities.py"), "--input-file", str(chaining / "input.json")],
+            cwd=ROOT,
+        )
     return subprocess.call([str(PYTHON), "-m", "pytest", *argv[1:]], cwd=ROOT)
 
 
