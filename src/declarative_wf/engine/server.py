@@ -164,6 +164,13 @@ class Engine:
             started.set()
             loop.run_forever()
             loop.run_until_complete(self._runtime.stop())
+            # Like asyncio.run: let every remaining task (open worker streams, waits) see its
+            # cancellation before the loop goes away.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
         self._loop = loop
