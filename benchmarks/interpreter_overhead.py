@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""What the generic interpreter costs, and how a large for-each scales.
+
+1. Chaining (200 instances x 5 activities) and fan-out (1 instance x 200 activities), each as a
+   DSL definition run by the interpreter and as the same workflow hand-written with the Dapr
+   SDK, on the same engine (`dwf engine`, its own process) in the same run. Prints activities/s
+   for both and the ratio (target: interpreted >= 0.9x hand-written).
+2. A DSL for-each over 1,000 and over 10,000 items: time per item at each size and their
+   ratio (target: <= 1.2), and the peak memory of the worker process and of the engine.
+
+    .venv/bin/python benchmarks/interpreter_overhead.py [--repeat 3] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import dapr.ext.workflow as wf
+
+from declarative_wf import compile as compile_dsl
+from declarative_wf.activities import Registry
+from declarative_wf.interpreter.dapr_adapter import WORKFLOW_NAME
+from declarative_wf.interpreter.workflow import make_payload
+from declarative_wf.worker import start_worker
+
+CHAIN_DSL = """
+dwf: 1
+name: bench-chain
+steps:
+  - call: inc
+  - call: inc
+  - call: inc
+  - call: inc
+  - call: inc
+"""
+
+FAN_OUT_DSL = """
+dwf: 1
+name: bench-fan-out
+steps:
+  - for_each: "${ input }"
+    steps:
+      - call: inc
+"""
+
+
+def inc(value: int) -> int:
+    return value + 1
+
+
+def sdk_inc(ctx: wf.WorkflowActivityContext, value: int) -> int:
+    return value + 1
+
+
+def sdk_chain(ctx: wf.DaprWorkflowContext, value: int):
+    for _ in range(5):
+        value = yield ctx.call_activity(sdk_inc, input=value)
+    return value
+
+
+def sdk_fan_out(ctx: wf.DaprWorkflowContext, items: list[int]):
+    return (yield wf.when_all([ctx.call_activity(sdk_inc, input=item) for item in items]))
+
+
+class Bench:
+    def __init__(self, folder: Path) -> None:
+        command = [sys.executable, "-m", "declarative_wf.cli", "engine", "--db", str(folder / "bench.db"), "--port", "0"]
+        self.engine = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert self.engine.stdout is not None
+        line = self.engine.stdout.readline()
+        if "listening on" not in line:
+            raise SystemExit(f"the engine did not start: {line!r}")
+        self.host, self.port = line.split("listening on ")[1].split()[0].rsplit(":", 1)
+        registry = Registry()
+        registry.add(inc)
+        self.runtime = start_worker(self.host, self.port, registry)
+        self.runtime.register_workflow(sdk_chain)
+        self.runtime.register_workflow(sdk_fan_out)
+        self.runtime.register_activity(sdk_inc)
+        self.client = wf.DaprWorkflowClient(host=self.host, port=self.port)
+        self.counter = 0
+
+    def close(self) -> None:
+        self.runtime.shutdown()
+        self.client.close()
+        self.engine.terminate()
+        self.engine.wait(timeout=30)
+
+    def engine_rss_mb(self) -> float:
+        with open(f"/proc/{self.engine.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return 0.0
+
+    def timed(self, starts: list[tuple[object, object]]) -> float:
+        """Starts every (workflow, input) at once and waits for all; returns seconds."""
+        began = time.perf_counter()
+        ids = []
+        for workflow, value in starts:
+            self.counter += 1
+            ids.append(self.client.schedule_new_workflow(workflow, input=value, instance_id=f"b{self.counter}"))
+        for instance_id in ids:
+            state = self.client.wait_for_workflow_completion(instance_id, timeout_in_seconds=600)
+            if state is None or state.runtime_status != wf.WorkflowStatus.COMPLETED:
+                raise SystemExit(f"{instance_id} did not complete: {state and state.failure_details}")
+        return time.perf_counter() - began
+
+
+def median(run: Callable[[], float], repeat: int) -> float:
+    return statistics.median(run() for _ in range(repeat))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat (a smoke run)")
+    args = parser.parse_args()
+    logging.disable(logging.CRITICAL)
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    instances, fan, sizes, repeat = (200, 200, (1_000, 10_000), args.repeat)
+    if args.quick:
+        instances, fan, sizes, repeat = (20, 20, (50, 200), 1)
+    chain = make_payload(compile_dsl(CHAIN_DSL), 0)
+    fan_out_graph = compile_dsl(FAN_OUT_DSL)
+    with tempfile.TemporaryDirectory() as folder:
+        bench = Bench(Path(folder))
+        try:
+            bench.timed([(sdk_chain, 0), (WORKFLOW_NAME, chain)])  # warm-up
+            rows = []
+            hand = median(lambda: bench.timed([(sdk_chain, 0)] * instances), repeat)
+            ours = median(lambda: bench.timed([(WORKFLOW_NAME, chain)] * instances), repeat)
+            rows.append(("chain", f"{instances} x 5", instances * 5, hand, ours))
+            items = list(range(fan))
+            hand = median(lambda: bench.timed([(sdk_fan_out, items)]), repeat)
+            ours = median(lambda: bench.timed([(WORKFLOW_NAME, make_payload(fan_out_graph, items))]), repeat)
+            rows.append(("fan-out", f"1 x {fan}", fan, hand, ours))
+            print(f"{'shape':8} {'size':10} {'hand-written':>22} {'interpreted (DSL)':>22} {'ratio':>7}")
+            for shape, size, count, hand, ours in rows:
+                print(f"{shape:8} {size:10} {hand:8.3f} s {count / hand:7.1f} act/s {ours:8.3f} s {count / ours:7.1f} act/s"
+                      f" {hand / ours:6.2f}x")
+            print("ratio = interpreted throughput / hand-written throughput (target >= 0.9)")
+            per_item = {}
+            for size in sizes:
+                seconds = bench.timed([(WORKFLOW_NAME, make_payload(fan_out_graph, list(range(size))))])
+                per_item[size] = seconds / size
+                worker_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                print(f"for-each over {size:6} items: {seconds:7.2f} s, {per_item[size] * 1000:6.2f} ms/item; "
+                      f"peak RSS worker {worker_mb:6.0f} MB, engine {bench.engine_rss_mb():6.0f} MB")
+            small, large = sizes
+            print(f"time per item at {large} / at {small}: {per_item[large] / per_item[small]:.2f} (target <= 1.2)")
+        finally:
+            bench.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
