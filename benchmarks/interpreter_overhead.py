@@ -121,10 +121,27 @@ def median(run: Callable[[], float], repeat: int) -> float:
     return statistics.median(run() for _ in range(repeat))
 
 
+def compare(bench: Bench, chain: dict, fan_out_graph: object, instances: int, fan: int, repeat: int) -> None:
+    rows = []
+    hand = median(lambda: bench.timed([(sdk_chain, 0)] * instances), repeat)
+    ours = median(lambda: bench.timed([(WORKFLOW_NAME, chain)] * instances), repeat)
+    rows.append(("chain", f"{instances} x 5", instances * 5, hand, ours))
+    items = list(range(fan))
+    hand = median(lambda: bench.timed([(sdk_fan_out, items)]), repeat)
+    ours = median(lambda: bench.timed([(WORKFLOW_NAME, make_payload(fan_out_graph, items))]), repeat)
+    rows.append(("fan-out", f"1 x {fan}", fan, hand, ours))
+    print(f"{'shape':8} {'size':10} {'hand-written':>22} {'interpreted (DSL)':>22} {'ratio':>7}")
+    for shape, size, count, hand, ours in rows:
+        print(f"{shape:8} {size:10} {hand:8.3f} s {count / hand:7.1f} act/s {ours:8.3f} s {count / ours:7.1f} act/s"
+              f" {hand / ours:6.2f}x")
+    print("ratio = interpreted throughput / hand-written throughput (target >= 0.9)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="small sizes, one repeat (a smoke run)")
+    parser.add_argument("--foreach-only", action="store_true", help="only the for-each scaling part")
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
@@ -137,19 +154,8 @@ def main() -> int:
         bench = Bench(Path(folder))
         try:
             bench.timed([(sdk_chain, 0), (WORKFLOW_NAME, chain)])  # warm-up
-            rows = []
-            hand = median(lambda: bench.timed([(sdk_chain, 0)] * instances), repeat)
-            ours = median(lambda: bench.timed([(WORKFLOW_NAME, chain)] * instances), repeat)
-            rows.append(("chain", f"{instances} x 5", instances * 5, hand, ours))
-            items = list(range(fan))
-            hand = median(lambda: bench.timed([(sdk_fan_out, items)]), repeat)
-            ours = median(lambda: bench.timed([(WORKFLOW_NAME, make_payload(fan_out_graph, items))]), repeat)
-            rows.append(("fan-out", f"1 x {fan}", fan, hand, ours))
-            print(f"{'shape':8} {'size':10} {'hand-written':>22} {'interpreted (DSL)':>22} {'ratio':>7}")
-            for shape, size, count, hand, ours in rows:
-                print(f"{shape:8} {size:10} {hand:8.3f} s {count / hand:7.1f} act/s {ours:8.3f} s {count / ours:7.1f} act/s"
-                      f" {hand / ours:6.2f}x")
-            print("ratio = interpreted throughput / hand-written throughput (target >= 0.9)")
+            if not args.foreach_only:
+                compare(bench, chain, fan_out_graph, instances, fan, repeat)
             per_item = {}
             for size in sizes:
                 seconds = bench.timed([(WORKFLOW_NAME, make_payload(fan_out_graph, list(range(size))))])
