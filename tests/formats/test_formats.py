@@ -66,7 +66,6 @@ def test_ambiguity_points_at_the_second_format_key() -> None:
 @pytest.mark.parametrize(
     ("text", "name"),
     [
-        ('{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}', "Amazon States Language"),
         ("document: { dsl: '1.0.0', namespace: x, name: y, version: '1' }\ndo: []\n", "Serverless Workflow 1.x"),
         ("specVersion: '0.8'\nid: x\nstates: []\n", "Serverless Workflow 0.8"),
     ],
@@ -167,3 +166,8 @@ def test_check_input() -> None:
     assert check_input(workflow, {"id": "x"}) == ["/id: 'x' is not of type 'integer'"]
     plain = load_definition_text("dwf: 1\nname: x\nsteps: [ { call: a } ]\n").workflow
     assert check_input(plain, "anything") == []
+
+
+def test_asl_is_compiled() -> None:
+    compiled = load_definition_text('{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}', "x.json")
+    assert compiled.format == "asl" and compiled.workflow.body.start is not None

@@ -62,6 +62,9 @@ class FakeHost:
     def when_any(self, tasks: list[FakeTask]) -> list[FakeTask]:
         return tasks
 
+    def finished_task(self, resumed_with: FakeTask) -> FakeTask:
+        return resumed_with
+
     def is_done(self, task: FakeTask) -> bool:
         return task.done
 
@@ -125,6 +128,7 @@ def drive(workflow: Workflow, workflow_input: Any = None, *, host: FakeHost | No
     host = host or FakeHost({})
     payload = payload or make_payload(workflow, workflow_input)
     rt = new_run_context(workflow, payload, instance_id)
+    rt.clock = host.now
     if step_budget is not None:
         rt.step_budget = step_budget
     generator = run_fibers(run_workflow(rt, payload), host)

@@ -9,7 +9,10 @@ import sys
 from collections.abc import Sequence
 
 #: One module per subcommand, each with ``register(subparsers)``; listed in --help order.
-COMMAND_MODULES = ("validate_command", "run_command", "graph_command", "engine_command")
+COMMAND_MODULES = (
+    "validate_command", "run_command", "graph_command", "engine_command",
+    "serve_command", "submit_command", "workflow_command", "worker_command",
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -23,6 +23,7 @@ import enum
 import functools
 import math
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -138,6 +139,9 @@ class CompiledPath:
 
 
 _VARIABLE_HEAD = re.compile(r"\$([^\W\d]\w*)")
+#: Jayway's script index ``[(@.length-1)]`` (the last element), which jsonpath-ng lacks: it is
+#: the negative index ``[-1]``.
+_LENGTH_INDEX = re.compile(r"\[\s*\(\s*@\.length\s*-\s*(\d+)\s*\)\s*\]")
 
 
 @functools.lru_cache(maxsize=2048)
@@ -155,7 +159,9 @@ def compile_path(path: str) -> CompiledPath:
     if not rest:
         return CompiledPath(path, kind, variable, relative, None, True)
     try:
-        expression = _jsonpath_parse(_keep_literal_backslashes(relative))
+        with warnings.catch_warnings():  # jsonpath-ng deprecates Jayway's unquoted filter words
+            warnings.simplefilter("ignore", DeprecationWarning)
+            expression = _jsonpath_parse(_keep_literal_backslashes(_LENGTH_INDEX.sub(r"[-\1]", relative)))
     except Exception as exc:
         # jsonpath-ng raises several unrelated types (its lexer and parser errors, and
         # ValueError/TypeError from its AST); all mean "not a path" here.

@@ -7,10 +7,12 @@ jq and JSONata bindings register themselves here with their own conventions.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import jmespath
 import jmespath.exceptions
@@ -18,31 +20,75 @@ import jmespath.exceptions
 from declarative_wf.ir import Expr
 
 
+class RandomSource(Protocol):
+    """Entropy an expression may use (uuids, random numbers). The orchestrator derives it from
+    the instance, so a replay draws the same values in the same order."""
+
+    def random(self) -> float:
+        """A number in [0, 1)."""
+
+    def uuid(self) -> str:
+        """A version-4 UUID in its canonical text form."""
+
+
 @dataclass(frozen=True)
 class Scope:
-    """What an expression can see."""
+    """What an expression can see.
+
+    ``step`` holds what the node evaluating the expression has seen so far of its own data
+    flow, for languages whose fields can refer to it (ASL's ``$states.input``,
+    ``$states.result``...): ``input`` (the data the node received), ``effective`` (after its
+    input filter), ``result`` (what it produced), ``selected`` (after result selection),
+    ``error`` (the error object, in a catch), ``attempt`` (1-based), ``prior_variables`` (the
+    variables before the node's own assignments), ``item`` / ``index`` (for-each items).
+    ``random`` and ``now`` are the orchestration's deterministic entropy and clock; expressions
+    must never use the machine's."""
 
     data: Any = None
     variables: Mapping[str, Any] = field(default_factory=dict)
     input: Any = None
     context: Mapping[str, Any] = field(default_factory=dict)
+    step: Mapping[str, Any] = field(default_factory=dict)
+    random: RandomSource | None = None
+    now: Callable[[], datetime] | None = None
 
 
 class ExpressionError(Exception):
-    """An expression failed at run time (bad types, a function error)."""
+    """An expression failed at run time (bad types, a function error).
 
-    def __init__(self, message: str, expression: Expr) -> None:
+    ``error_type`` names the error in the vocabulary of the expression's format (such as ASL's
+    ``States.QueryEvaluationError``); None means a generic runtime error."""
+
+    def __init__(self, message: str, expression: Expr, error_type: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.expression = expression
+        self.error_type = error_type
 
 
 Evaluator = Callable[[Any, Scope], Any]
 _LANGUAGES: dict[str, Evaluator] = {}
 
 
+#: Languages whose evaluator registers itself when its module is imported: loaded on first use,
+#: so a worker runs any graph without importing every language up front.
+_PROVIDERS: dict[str, str] = {
+    "jsonpath": "declarative_wf.expressions.asl_eval",
+    "jsonata": "declarative_wf.expressions.asl_eval",
+}
+
+
 def register_language(name: str, evaluator: Evaluator) -> None:
     _LANGUAGES[name] = evaluator
+
+
+def language(name: str) -> Evaluator | None:
+    """The evaluator of a language, importing its provider module on first use."""
+    evaluator = _LANGUAGES.get(name)
+    if evaluator is None and name in _PROVIDERS:
+        importlib.import_module(_PROVIDERS[name])
+        evaluator = _LANGUAGES.get(name)
+    return evaluator
 
 
 def evaluate(expression: Expr, scope: Scope) -> Any:
@@ -50,7 +96,7 @@ def evaluate(expression: Expr, scope: Scope) -> Any:
         return expression.value
     if expression.lang == "template":
         return _fill(expression.value, scope)
-    evaluator = _LANGUAGES.get(expression.lang)
+    evaluator = language(expression.lang)
     if evaluator is None:
         raise ExpressionError(f"no evaluator for {expression.lang} expressions is installed", expression)
     try:

@@ -47,7 +47,13 @@ def _compile_dsl(document: LoadedDocument) -> tuple[ir.Workflow | None, list[Dia
     return compile_document(document)
 
 
-_COMPILERS: dict[str, Compiler] = {"dsl": _compile_dsl}
+def _compile_asl(document: LoadedDocument) -> tuple[ir.Workflow | None, list[Diagnostic]]:
+    from .asl import compile_document
+
+    return compile_document(document)
+
+
+_COMPILERS: dict[str, Compiler] = {"dsl": _compile_dsl, "asl": _compile_asl}
 
 
 def register_compiler(format_name: str, compiler: Compiler) -> None:

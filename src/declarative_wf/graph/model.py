@@ -125,6 +125,8 @@ def expr_text(expr: Expr | None, limit: int = MAX_TEXT) -> str:
     if expr is None:
         return ""
     value = expr.value
+    if isinstance(value, dict) and isinstance(value.get("text"), str):
+        return shorten(value["text"], limit)  # a structured expression that names its source text
     if expr.lang == "template":
         value = _template_text(value)
     elif expr.lang not in ("literal", "template") and isinstance(value, str):

@@ -10,7 +10,7 @@ from declarative_wf.ir import Block, CatchRule, Node, ResultNode
 
 from .commands import ContinueAsNew, SetStatus, WorkflowError, runtime_error
 from .errors import matches, with_retries
-from .runtime import RunContext, Variables, assign, error_object, finish, merge, node_input
+from .runtime import RunContext, Step, Variables, assign, error_object, finish, merge, node_input
 
 NodeGen = Generator[Any, Any, "NodeResult"]
 Runner = Callable[[RunContext, Any, Any, dict[str, Any]], NodeGen]
@@ -87,8 +87,14 @@ def run_block(
             # A loop in the top-level block: restart with a fresh history to keep it bounded.
             yield ContinueAsNew({"resume": {"node": node_id, "data": data, "variables": current}})
         visited.add(node_id)
-        yield SetStatus({"node": node.id, "label": node.label or node.id})
+        if top_level:  # progress of the main path; branches would only overwrite each other
+            yield SetStatus({"node": node.id, "label": node.label or node.id})
+        rt.profile.enter(rt, node, data)
         result = yield from run_node(rt, node, data, current)
+        try:
+            rt.profile.leave(rt, node, result.data)
+        except WorkflowError as error:
+            raise rt.locate(error, node) from None
         data, current = result.data, result.variables
         if shared_scope is not None:
             shared_scope.clear()
@@ -106,9 +112,10 @@ def run_node(rt: RunContext, node: Node, data: Any, variables: dict[str, Any]) -
     try:
         return (yield from run(rt, node, data, variables))
     except WorkflowError as error:
-        if error.source is None:
-            error.source = node.source
-        raise
+        located = rt.locate(error, node)
+        if located is error:
+            raise
+        raise located from None
 
 
 def run_guarded(
@@ -116,21 +123,26 @@ def run_guarded(
     node: ResultNode,
     data: Any,
     variables: dict[str, Any],
-    attempt: Callable[[Any, int], Generator[Any, Any, Any]],
+    attempt: Callable[[Any, int, Step], Generator[Any, Any, Any]],
 ) -> NodeGen:
     """The life of every node that produces a result: input filter, attempts with retries,
-    catch rules on failure, then result selection, assignment, merge and output filter."""
+    catch rules on failure, then result selection, assignment, merge and output filter.
+    ``attempt(effective_input, attempt_number, step)`` runs the node once."""
     effective = node_input(rt, node, data, variables)
+    step: dict[str, Any] = {"input": data, "effective": effective}
+
+    def once(number: int) -> Generator[Any, Any, Any]:
+        return attempt(effective, number, {**step, "attempt": number})
+
     try:
-        raw = yield from with_retries(rt, node, variables, lambda number: attempt(effective, number))
+        raw = yield from with_retries(rt, node, variables, once)
     except WorkflowError as error:
-        if error.source is None:
-            error.source = node.source
+        error = rt.locate(error, node)
         for rule in node.catch:
             if matches(rt, rule.match, error, variables, node):
                 return (yield from handle_caught(rt, node, rule, error, data, variables))
-        raise
-    new_data, new_variables = finish(rt, node, data, raw, variables)
+        raise error from None
+    new_data, new_variables = finish(rt, node, data, raw, variables, step)
     if node.compensation is not None:
         registered = list(new_variables.get(COMPENSATIONS, []))
         registered.append({"node": node.id, "input": effective, "result": raw})
@@ -141,12 +153,14 @@ def run_guarded(
 def handle_caught(
     rt: RunContext, node: ResultNode, rule: CatchRule, error: WorkflowError, data: Any, variables: dict[str, Any]
 ) -> NodeGen:
-    value = rt.eval_optional(rule.result, error_object(error), variables, node, error_object(error))
-    new_variables = assign(rt, node, rule.assign, value, variables)
+    caught = error_object(error)
+    step = {"input": data, "error": caught}
+    value = rt.eval_optional(rule.result, caught, variables, node, caught, step)
+    new_variables = assign(rt, node, rule.assign, value, variables, step)
     new_data = merge(data, value, rule.merge, node)
     if rule.handler is not None:
         new_data, new_variables = yield from run_block(rt, rule.handler, new_data, new_variables)
-    new_data = rt.eval_optional(rule.output, new_data, new_variables, node, new_data)
+    new_data = rt.eval_optional(rule.output, new_data, new_variables, node, new_data, {**step, "prior_variables": variables})
     if rule.then == "end":
         return NodeResult(new_data, new_variables, jump=END)
     if rule.then == "jump":

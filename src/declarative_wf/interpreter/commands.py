@@ -126,6 +126,8 @@ class WorkflowError(Exception):
     kinds: frozenset[str] = field(default_factory=frozenset)
     status: int | None = None
     source: SourceRef | None = None
+    #: The id of the node where the error arose (set once, by ``RunContext.locate``).
+    node: str | None = None
 
     def __post_init__(self) -> None:
         super().__init__(self.message)

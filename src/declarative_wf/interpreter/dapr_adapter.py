@@ -76,6 +76,9 @@ class DaprHost:
     def when_any(self, tasks: list[dt_task.Task[Any]]) -> dt_task.Task[Any]:
         return wf.when_any(tasks)
 
+    def finished_task(self, resumed_with: dt_task.Task[Any]) -> dt_task.Task[Any]:
+        return resumed_with  # a when_any task's result is the child that finished
+
     def is_done(self, task: dt_task.Task[Any]) -> bool:
         return task.is_complete
 
@@ -105,8 +108,10 @@ def interpreter_workflow(ctx: wf.DaprWorkflowContext, payload: dict[str, Any]) -
     """The one Dapr workflow that runs every definition."""
     workflow = load_workflow(payload)
     rt = new_run_context(workflow, payload, ctx.instance_id)
+    host = DaprHost(ctx)
+    rt.clock = host.now
     try:
-        return (yield from run_fibers(run_workflow(rt, payload), DaprHost(ctx)))
+        return (yield from run_fibers(run_workflow(rt, payload), host))
     except WorkflowSucceeded as succeeded:
         return finish_workflow(rt, succeeded.data)
     except ContinueAsNewRequested as request:

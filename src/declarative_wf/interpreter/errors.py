@@ -55,16 +55,17 @@ def with_retries(
     while True:
         try:
             return (yield from attempt(attempt_number))
-        except WorkflowError as error:
+        except WorkflowError as raised:
+            error = rt.locate(raised, node)
             index = next(
                 (i for i, rule in enumerate(node.retry) if matches(rt, rule.match, error, variables, node)),
                 None,
             )
             if index is None:
-                raise
+                raise error from None
             rule = node.retry[index]
             if used[index] >= rule.max_retries:
-                raise
+                raise error from None
             now = yield Now()
             if started is None:
                 started = now
@@ -73,7 +74,7 @@ def with_retries(
             if rule.max_duration_seconds is not None:
                 elapsed = (now - started).total_seconds()
                 if elapsed + delay > rule.max_duration_seconds:
-                    raise
+                    raise error from None
             if delay > 0:
                 rt.count_step()
                 yield Sleep(now + timedelta(seconds=delay))

@@ -4,20 +4,45 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from declarative_wf.expressions.evaluate import ExpressionError, Scope, evaluate
 from declarative_wf.ir import Block, Expr, Merge, Node, ResultNode, Workflow
 
 from .commands import WorkflowError, runtime_error
+from .profiles import FormatProfile, profile_for
 
 #: Durable steps (activities, timers, events, children) one execution may take before a loop
 #: continues as new, keeping the history bounded.
 DEFAULT_STEP_BUDGET = 400
 
 Variables = Mapping[str, Any]
+#: What a node has seen so far of its own data flow (see ``Scope.step``).
+Step = Mapping[str, Any]
+_NO_STEP: Step = {}
+
+
+class OrchestrationRandom:
+    """Deterministic entropy for expressions: the n-th draw of an execution is derived from the
+    instance id, the continue-as-new generation and n, so every replay draws the same values."""
+
+    def __init__(self, instance_id: str, generation: int) -> None:
+        self._seed = f"{instance_id}|{generation}"
+        self._draws = 0
+
+    def _digest(self) -> bytes:
+        self._draws += 1
+        return hashlib.sha256(f"{self._seed}|{self._draws}".encode()).digest()
+
+    def random(self) -> float:
+        return int.from_bytes(self._digest()[:7], "big") / 2**56
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(bytes=self._digest()[:16], version=4))
 
 
 @dataclass
@@ -33,25 +58,64 @@ class RunContext:
     ir_json: dict[str, Any] | None = None
     #: Node-specific state of a continued-as-new execution, handed to that node once.
     resume_state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The workflow clock (the engine's replayed time); set by the driver.
+    clock: Callable[[], datetime] | None = None
+    #: When this execution started, by the workflow clock.
+    started_at: datetime | None = None
+    #: Scratch space of the format profile for this execution (e.g. ASL's event counter).
+    format_state: dict[str, Any] = field(default_factory=dict)
     _children: int = 0
     _nodes: dict[str, Node] | None = None
+    _profile: FormatProfile | None = None
+    _random: OrchestrationRandom | None = None
 
     def take_resume_state(self, node_id: str) -> dict[str, Any] | None:
         return self.resume_state.pop(node_id, None)
 
+    @property
+    def profile(self) -> FormatProfile:
+        if self._profile is None:
+            self._profile = profile_for(self.workflow.format)
+        return self._profile
+
+    @property
+    def random(self) -> OrchestrationRandom:
+        if self._random is None:
+            self._random = OrchestrationRandom(self.instance_id, self.generation)
+        return self._random
+
     # -- expressions ----------------------------------------------------------------------
 
-    def scope(self, data: Any, variables: Variables) -> Scope:
-        return Scope(data=data, variables=variables, input=self.input, context=self.context)
+    def scope(self, data: Any, variables: Variables, node: Node | None = None, step: Step = _NO_STEP) -> Scope:
+        context = self.profile.context(self, node, variables, step)
+        return Scope(data, variables, self.input, context, step, self.random, self.clock)
 
-    def eval(self, expr: Expr, data: Any, variables: Variables, node: Node | None = None) -> Any:
+    def eval(self, expr: Expr, data: Any, variables: Variables, node: Node | None = None, step: Step = _NO_STEP) -> Any:
         try:
-            return evaluate(expr, self.scope(data, variables))
+            return evaluate(expr, self.scope(data, variables, node, step))
         except ExpressionError as error:
-            raise runtime_error(error.message, node.source if node else None) from error
+            if error.error_type is None:
+                failure = runtime_error(error.message, node.source if node else None)
+            else:
+                failure = WorkflowError(error.error_type, error.message, kinds=frozenset({"runtime", "expression"}))
+            failure.kinds = failure.kinds | {"expression"}
+            raise self.locate(failure, node) from error
 
-    def eval_optional(self, expr: Expr | None, data: Any, variables: Variables, node: Node, default: Any) -> Any:
-        return default if expr is None else self.eval(expr, data, variables, node)
+    def eval_optional(
+        self, expr: Expr | None, data: Any, variables: Variables, node: Node, default: Any, step: Step = _NO_STEP
+    ) -> Any:
+        return default if expr is None else self.eval(expr, data, variables, node, step)
+
+    # -- errors -------------------------------------------------------------------------------
+
+    def locate(self, error: WorkflowError, node: Node | None) -> WorkflowError:
+        """Ties an error to the node where it arose (once) and lets the format rename it."""
+        if error.node is not None or node is None:
+            return error
+        error.node = node.id
+        if error.source is None:
+            error.source = node.source
+        return self.profile.translate(self, node, error)
 
     # -- identities ---------------------------------------------------------------------------
 
@@ -100,14 +164,16 @@ def _index(block: Block, into: dict[str, Node]) -> None:
 
 
 def node_input(rt: RunContext, node: Node, data: Any, variables: Variables) -> Any:
-    return rt.eval_optional(node.input, data, variables, node, data)
+    return rt.eval_optional(node.input, data, variables, node, data, {"input": data})
 
 
-def assign(rt: RunContext, node: Node, assignments: Mapping[str, Expr], data: Any, variables: Variables) -> dict[str, Any]:
+def assign(
+    rt: RunContext, node: Node, assignments: Mapping[str, Expr], data: Any, variables: Variables, step: Step = _NO_STEP
+) -> dict[str, Any]:
     """Evaluates every assignment against the same scope, then applies them together."""
     if not assignments:
         return dict(variables)
-    values = {name: rt.eval(expr, data, variables, node) for name, expr in assignments.items()}
+    values = {name: rt.eval(expr, data, variables, node, step) for name, expr in assignments.items()}
     return {**variables, **values}
 
 
@@ -128,14 +194,14 @@ def set_path(data: Any, path: tuple[str | int, ...], value: Any, node: Node) -> 
         last = index == len(path) - 1
         if isinstance(key, int):
             if not isinstance(cursor, list) or not -len(cursor) <= key < len(cursor):
-                raise runtime_error(f"cannot set index {key} of the data: no such element", node.source)
+                raise _merge_error(f"cannot set index {key} of the data: no such element", node)
             if last:
                 cursor[key] = value
             else:
                 cursor = cursor[key]
             continue
         if not isinstance(cursor, dict):
-            raise runtime_error(f"cannot set field {key!r}: the data there is not an object", node.source)
+            raise _merge_error(f"cannot set field {key!r}: the data there is not an object", node)
         if last:
             cursor[key] = value
         else:
@@ -146,12 +212,22 @@ def set_path(data: Any, path: tuple[str | int, ...], value: Any, node: Node) -> 
     return target
 
 
-def finish(rt: RunContext, node: ResultNode, data: Any, raw: Any, variables: Variables) -> tuple[Any, dict[str, Any]]:
+def _merge_error(message: str, node: Node) -> WorkflowError:
+    """A result that cannot be placed in the data (kind ``merge``: ASL's ResultPathMatchFailure)."""
+    return WorkflowError("Runtime", message, kinds=frozenset({"runtime", "merge"}), source=node.source)
+
+
+def finish(
+    rt: RunContext, node: ResultNode, data: Any, raw: Any, variables: Variables, step: Step = _NO_STEP
+) -> tuple[Any, dict[str, Any]]:
     """Result selection, variable assignment, merge into the data, output filter."""
-    selected = rt.eval_optional(node.result, raw, variables, node, raw)
-    new_variables = assign(rt, node, node.assign, selected, variables)
+    step = {**step, "input": data, "result": raw}
+    selected = rt.eval_optional(node.result, raw, variables, node, raw, step)
+    step["selected"] = selected
+    new_variables = assign(rt, node, node.assign, selected, variables, step)
     merged = merge(data, selected, node.merge, node)
-    return rt.eval_optional(node.output, merged, new_variables, node, merged), new_variables
+    step["prior_variables"] = variables
+    return rt.eval_optional(node.output, merged, new_variables, node, merged, step), new_variables
 
 
 def error_object(error: WorkflowError) -> dict[str, Any]:

@@ -33,6 +33,9 @@ class Host(Protocol[TaskT]):
     def when_any(self, tasks: list[TaskT]) -> Any:
         """Something the driver can yield that resumes once one of ``tasks`` has finished."""
 
+    def finished_task(self, resumed_with: Any) -> TaskT:
+        """The task that finished, from what the driver resumed the scheduler with."""
+
     def is_done(self, task: TaskT) -> bool: ...
 
     def outcome(self, task: TaskT) -> tuple[bool, Any]:
@@ -80,9 +83,12 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
     waiting: dict[int, _Waiting[Any]] = {}  # id(task) -> waiter, in start order
     tasks_by_key: dict[int, Any] = {}
 
+    joiners: dict[int, list[_Fiber]] = {}  # fiber id -> fibers that joined on it
+
     def finish(fiber: _Fiber, ok: bool, value: Any) -> None:
         fiber.finished, fiber.ok, fiber.value = True, ok, value
-        for other in list(fibers.values()):
+        for other in joiners.pop(fiber.handle.id, ()):
+            # Entries may be stale (the joiner woke up for another fiber and moved on).
             if other.join is not None and fiber.handle in other.join.handles:
                 wake_if_joined(other)
 
@@ -131,6 +137,8 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
             ready.append((fiber, True, child.handle))
         elif isinstance(command, Join):
             fiber.join = command
+            for target in command.handles:
+                joiners.setdefault(target.id, []).append(fiber)
             wake_if_joined(fiber)
         elif isinstance(command, Cancel):
             for target in command.handles:
@@ -167,18 +175,17 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
         if not waiting:
             raise runtime_error("every branch is blocked on another: the workflow cannot make progress")
         pending = [tasks_by_key[key] for key in waiting]
-        yield host.when_any(pending)
-        for key in list(waiting):
-            task = tasks_by_key.get(key)
-            if task is None or key not in waiting or not host.is_done(task):
-                continue
-            waiter = waiting[key]
-            for other in waiter.tasks:
-                waiting.pop(id(other), None)
-                tasks_by_key.pop(id(other), None)
-            ok, value = host.outcome(task)
-            if waiter.race:
-                if ok:
-                    value = (waiter.tasks.index(task), value)
-            ready.append((waiter.fiber, ok, value))
+        # The engine resumes us once per finished task, with that task: handling only it keeps
+        # a replay linear in the number of tasks.
+        task = host.finished_task((yield host.when_any(pending)))
+        waiter = waiting.get(id(task))
+        if waiter is None or not host.is_done(task):
+            continue
+        for other in waiter.tasks:
+            waiting.pop(id(other), None)
+            tasks_by_key.pop(id(other), None)
+        ok, value = host.outcome(task)
+        if waiter.race and ok:
+            value = (waiter.tasks.index(task), value)
+        ready.append((waiter.fiber, ok, value))
 

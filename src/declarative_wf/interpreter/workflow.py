@@ -63,6 +63,8 @@ def new_run_context(workflow: Workflow, payload: dict[str, Any], instance_id: st
 
 def run_workflow(rt: RunContext, payload: dict[str, Any]) -> Generator[Any, Any, Any]:
     """The main fiber: input filter, the top-level block (with the workflow timeout), output."""
+    rt.started_at = yield Now()
+    rt.profile.start(rt)
     if "foreach_chunk" in payload:
         return (yield from run_chunk(rt, payload["foreach_chunk"]))
     workflow = rt.workflow
@@ -77,7 +79,7 @@ def run_workflow(rt: RunContext, payload: dict[str, Any]) -> Generator[Any, Any,
     if workflow.timeout_seconds is None:
         data, _ = yield from body
     else:
-        data = yield from _with_deadline(body, workflow.timeout_seconds, workflow)
+        data = yield from _with_deadline(rt, body, workflow.timeout_seconds, workflow)
     return finish_workflow(rt, data)
 
 
@@ -92,7 +94,7 @@ def _root(workflow: Workflow) -> Any:
     return next(iter(workflow.body.nodes.values()), None)
 
 
-def _with_deadline(body: Generator[Any, Any, Any], seconds: float, workflow: Workflow) -> Generator[Any, Any, Any]:
+def _with_deadline(rt: RunContext, body: Generator[Any, Any, Any], seconds: float, workflow: Workflow) -> Generator[Any, Any, Any]:
     def wrapped() -> Generator[Any, Any, Any]:
         data, _ = yield from body
         return data
@@ -111,11 +113,11 @@ def _with_deadline(body: Generator[Any, Any, Any], seconds: float, workflow: Wor
                 return value
             raise value
     yield Cancel((main,))
-    raise WorkflowError(
+    raise rt.profile.translate(rt, None, WorkflowError(
         "Timeout",
         f"workflow {workflow.name!r} did not finish within {seconds:g} seconds",
         kinds=frozenset({"timeout"}),
-    )
+    ))
 
 
 __all__ = ["WorkflowSucceeded", "finish_workflow", "load_workflow", "make_payload", "new_run_context", "run_workflow"]

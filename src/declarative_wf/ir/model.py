@@ -148,6 +148,9 @@ class TaskNode(ResultNode):
     args: Expr | None = None
     #: For HTTP calls: follow ``202 Accepted`` + ``Location`` with durable timers until done.
     poll_async: bool = False
+    #: The longest pause between heartbeats of the activity (kept for the formats that declare
+    #: it, such as ASL's HeartbeatSeconds; not enforced on plain activity calls).
+    heartbeat_seconds: Expr | None = None
 
 
 @dataclass
@@ -168,6 +171,8 @@ class ParallelNode(ResultNode):
     kind: ClassVar[str] = "parallel"
     branches: tuple[Block, ...] = ()
     mode: Literal["all", "any"] = "all"
+    #: The input every branch receives, computed from the node's input (default: that input).
+    args: Expr | None = None
 
 
 @dataclass
@@ -184,22 +189,36 @@ class ForEachNode(ResultNode):
     max_concurrency: int | None = None
     tolerated_failure_count: int | None = None
     tolerated_failure_percent: float | None = None
+    #: Limits known only at run time: evaluated on the node's input at every attempt, giving an
+    #: object whose keys ``max_concurrency``, ``tolerated_failure_count`` and
+    #: ``tolerated_failure_percent`` override the fields of the same name.
+    limits: Expr | None = None
 
 
 @dataclass(frozen=True)
 class ChoiceCase:
     condition: Expr
     next: str | None  # None ends the block
+    #: Applied when this case is taken, before the node's own ``output`` and ``assign``: a
+    #: transformation of the node's input, and assignments (which win over the node's).
+    output: Expr | None = None
+    assign: dict[str, Expr] = field(default_factory=dict)
 
 
 @dataclass
 class ChoiceNode(Node):
-    """Go to the first case whose condition holds, else to ``default`` (``next``)."""
+    """Go to the first case whose condition holds, else to ``default`` (``next``).
+
+    The node's ``output`` and ``assign`` apply whichever way it goes; a case's own ``output``
+    and ``assign`` apply when it is taken, ``default_output`` / ``default_assign`` when none
+    is."""
 
     kind: ClassVar[str] = "choice"
     cases: tuple[ChoiceCase, ...] = ()
     #: True when no default exists: falling through is an error (ASL's States.NoChoiceMatched).
     no_default_is_error: bool = False
+    default_output: Expr | None = None
+    default_assign: dict[str, Expr] = field(default_factory=dict)
 
 
 @dataclass
@@ -246,6 +265,8 @@ class SetNode(Node):
 
     kind: ClassVar[str] = "set"
     value: Expr | None = None
+    #: How the computed value combines with the data the node received (default: replaces it).
+    merge: Merge = field(default_factory=Merge)
 
 
 @dataclass

@@ -33,7 +33,12 @@ def to_json(value: Any) -> Any:
             out["kind"] = value.kind
         for spec in dataclasses.fields(value):
             item = getattr(value, spec.name)
-            if item is None or item == () or item == {}:
+            if item is None:
+                continue
+            # Empty collections are left out where they are the default; a required field
+            # (an expression's literal value) keeps them: ``{}`` is not "no value".
+            has_default = spec.default is not dataclasses.MISSING or spec.default_factory is not dataclasses.MISSING
+            if has_default and (item == () or item == {}):
                 continue
             out[spec.name] = to_json(item)
         return out

@@ -7,6 +7,7 @@ for very large inputs), so no single history grows with the size of the input.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Generator
 from typing import Any
@@ -15,9 +16,13 @@ from declarative_wf.ir import Block, ForEachNode, ParallelNode
 
 from ..blocks import NodeGen, run_block, run_guarded, runner
 from ..commands import CallChild, Cancel, FiberHandle, Join, Spawn, WorkflowError, runtime_error
-from ..runtime import RunContext, error_object
+from ..runtime import RunContext, Step, error_object
 
 CHUNK_SIZE = 100
+CHUNKS_AT_ONCE = 4
+#: Up to this many items run inline; beyond it, in child workflows of CHUNK_SIZE items. Inline
+#: is cheaper for moderate fan-outs; chunks keep every history bounded for large ones.
+INLINE_LIMIT = 256
 
 
 def _branch(rt: RunContext, block: Block, data: Any, variables: dict[str, Any]) -> Generator[Any, Any, Any]:
@@ -28,10 +33,11 @@ def _branch(rt: RunContext, block: Block, data: Any, variables: dict[str, Any]) 
 
 @runner("parallel")
 def run_parallel(rt: RunContext, node: ParallelNode, data: Any, variables: dict[str, Any]) -> NodeGen:
-    def attempt(effective: Any, number: int) -> Generator[Any, Any, Any]:
+    def attempt(effective: Any, number: int, step: Step) -> Generator[Any, Any, Any]:
+        branch_input = rt.eval_optional(node.args, effective, variables, node, effective, step)
         handles: list[FiberHandle] = []
         for index, branch in enumerate(node.branches):
-            handles.append((yield Spawn(_branch(rt, branch, effective, variables), f"{node.id}[{index}]")))
+            handles.append((yield Spawn(_branch(rt, branch, branch_input, variables), f"{node.id}[{index}]")))
         if node.mode == "any":
             return (yield from _first_success(handles))
         outcomes = yield from _gather(handles, tolerated=0)
@@ -77,17 +83,32 @@ def _gather(handles: list[FiberHandle], tolerated: int | None) -> Generator[Any,
 
 @runner("foreach")
 def run_foreach(rt: RunContext, node: ForEachNode, data: Any, variables: dict[str, Any]) -> NodeGen:
-    def attempt(effective: Any, number: int) -> Generator[Any, Any, Any]:
-        items = rt.eval(node.items, effective, variables, node)
+    def attempt(effective: Any, number: int, step: Step) -> Generator[Any, Any, Any]:
+        items = rt.eval(node.items, effective, variables, node, step)
         if not isinstance(items, list):
             raise runtime_error(f"for-each needs a list of items, got {type(items).__name__}", node.source)
-        if len(items) > CHUNK_SIZE:
-            outcomes = yield from run_in_children(rt, node, items, effective, variables)
+        limited = _with_limits(rt, node, effective, variables, step)
+        if len(items) > INLINE_LIMIT:
+            outcomes = yield from run_in_children(rt, limited, items, effective, variables)
         else:
-            outcomes = yield from run_items(rt, node, items, 0, effective, variables, fail_fast=True)
-        return _tolerate(node, outcomes)
+            outcomes = yield from run_items(rt, limited, items, 0, effective, variables, fail_fast=True)
+        return _tolerate(limited, outcomes)
 
     return (yield from run_guarded(rt, node, data, variables, attempt))
+
+
+_LIMITS = ("max_concurrency", "tolerated_failure_count", "tolerated_failure_percent")
+
+
+def _with_limits(rt: RunContext, node: ForEachNode, effective: Any, variables: dict[str, Any], step: Step) -> ForEachNode:
+    """The node with the limits its ``limits`` expression computes for this attempt."""
+    if node.limits is None:
+        return node
+    limits = rt.eval(node.limits, effective, variables, node, step)
+    if not isinstance(limits, dict):
+        raise runtime_error(f"the limits of a for-each must be an object, got {type(limits).__name__}", node.source)
+    changes = {key: limits[key] for key in _LIMITS if limits.get(key) is not None}
+    return dataclasses.replace(node, **changes) if changes else node
 
 
 def _allowed_failures(node: ForEachNode, total: int) -> int:
@@ -152,10 +173,14 @@ def run_items(
 def _item_body(
     rt: RunContext, node: ForEachNode, item: Any, index: int, effective: Any, variables: dict[str, Any]
 ) -> Generator[Any, Any, Any]:
-    scope = {**variables, node.item_var: item}
+    scope = {**variables, node.item_var: item} if node.item_var else dict(variables)
     if node.index_var:
         scope[node.index_var] = index
-    data = rt.eval(node.item_input, item, scope, node) if node.item_input is not None else item
+    if node.item_input is not None:
+        step = {"input": effective, "effective": effective, "item": item, "index": index}
+        data = rt.eval(node.item_input, item, scope, node, step)
+    else:
+        data = item
     if node.body is None:
         return data
     result, _ = yield from run_block(rt, node.body, data, scope)
@@ -168,7 +193,9 @@ def run_in_children(
     """Splits the items over child workflows of bounded history; each returns its outcomes."""
     size = max(CHUNK_SIZE, math.ceil(len(items) / CHUNK_SIZE))
     chunks = [(start, items[start : start + size]) for start in range(0, len(items), size)]
-    limit = len(chunks)
+    # A few chunks at a time keep the worker busy while each chunk's completions still arrive
+    # in large batches (every batch replays the chunk's fibers once).
+    limit = min(len(chunks), CHUNKS_AT_ONCE)
     if node.max_concurrency:
         limit = max(1, min(limit, math.ceil(node.max_concurrency / CHUNK_SIZE)))
     outcomes: list[tuple[bool, Any]] = []
@@ -180,8 +207,16 @@ def run_in_children(
             start, chunk = chunks[next_chunk]
             payload = {
                 "ir": rt.ir_json,
-                "foreach_chunk": {"node": node.id, "offset": start, "items": chunk, "data": effective, "variables": variables},
+                "foreach_chunk": {
+                    "node": node.id, "offset": start, "items": chunk, "variables": variables,
+                    # The node's input is only read to build each item's input; without an
+                    # item_input it would copy the whole input into every chunk's history.
+                    "data": effective if node.item_input is not None else None,
+                    "limits": {key: getattr(node, key) for key in _LIMITS},
+                },
             }
+            if rt.workflow.options.get("chunks_read_execution_input"):
+                payload["input"] = rt.input  # expressions of the body read the execution's input
             rt.count_step()
             handle = yield Spawn(_call_child(payload, rt.next_child_id(node)), f"{node.id}@{start}")
             running[handle.id] = (handle, next_chunk)
@@ -219,11 +254,13 @@ def run_chunk(rt: RunContext, spec: dict[str, Any]) -> Generator[Any, Any, list[
     node = rt.node(spec["node"])
     if not isinstance(node, ForEachNode):
         raise runtime_error(f"{spec['node']!r} is not a for-each node")
+    if spec.get("limits"):
+        node = dataclasses.replace(node, **{key: spec["limits"].get(key) for key in _LIMITS})
     items = spec["items"]
-    if len(items) > CHUNK_SIZE:
-        outcomes = yield from run_in_children(rt, node, items, spec["data"], spec["variables"])
+    if len(items) > INLINE_LIMIT:
+        outcomes = yield from run_in_children(rt, node, items, spec.get("data"), spec["variables"])
     else:
-        outcomes = yield from run_items(rt, node, items, spec["offset"], spec["data"], spec["variables"], fail_fast=False)
+        outcomes = yield from run_items(rt, node, items, spec["offset"], spec.get("data"), spec["variables"], fail_fast=False)
     return [
         {"ok": True, "value": value} if ok else {"ok": False, "error": {**error_object(value), "kinds": sorted(value.kinds)}}
         for ok, value in outcomes

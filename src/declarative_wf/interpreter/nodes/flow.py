@@ -10,21 +10,26 @@ from declarative_wf.ir import ChoiceNode, CompensateNode, FailNode, LoopNode, Se
 
 from ..blocks import COMPENSATIONS, END, NodeGen, NodeResult, WorkflowSucceeded, run_block, run_guarded, runner
 from ..commands import ContinueAsNew, Now, Sleep, WorkflowError, runtime_error
-from ..runtime import RunContext, assign, node_input
+from ..runtime import RunContext, Step, assign, merge, node_input
 
 
 @runner("choice")
 def run_choice(rt: RunContext, node: ChoiceNode, data: Any, variables: dict[str, Any]) -> NodeGen:
     effective = node_input(rt, node, data, variables)
+    step = {"input": data, "effective": effective}
     for case in node.cases:
-        if rt.eval(case.condition, effective, variables, node) is True:
-            output = rt.eval_optional(node.output, effective, variables, node, effective)
-            return NodeResult(output, assign(rt, node, node.assign, output, variables), jump=case.next or END)
+        if rt.eval(case.condition, effective, variables, node, step) is True:
+            taken_output, taken_assign, jump = case.output, case.assign, case.next or END
+            break
         yield from ()
-    if node.no_default_is_error:
-        raise WorkflowError("NoChoiceMatched", f"no case of {node.label or node.id!r} matched", kinds=frozenset({"runtime"}))
-    output = rt.eval_optional(node.output, effective, variables, node, effective)
-    return NodeResult(output, assign(rt, node, node.assign, output, variables))
+    else:
+        if node.no_default_is_error:
+            raise WorkflowError("NoChoiceMatched", f"no case of {node.label or node.id!r} matched", kinds=frozenset({"runtime"}))
+        taken_output, taken_assign, jump = node.default_output, node.default_assign, None
+    value = rt.eval_optional(taken_output, effective, variables, node, effective, step)
+    output = rt.eval_optional(node.output, value, variables, node, value, step)
+    assignments = {**node.assign, **taken_assign} if taken_assign else node.assign
+    return NodeResult(output, assign(rt, node, assignments, output, variables, step), jump=jump)
 
 
 def parse_timestamp(value: Any, node: WaitNode) -> datetime:
@@ -40,11 +45,12 @@ def parse_timestamp(value: Any, node: WaitNode) -> datetime:
 @runner("wait")
 def run_wait(rt: RunContext, node: WaitNode, data: Any, variables: dict[str, Any]) -> NodeGen:
     effective = node_input(rt, node, data, variables)
+    step = {"input": data, "effective": effective}
     now: datetime = yield Now()
     if node.until is not None:
-        target = parse_timestamp(rt.eval(node.until, effective, variables, node), node)
+        target = parse_timestamp(rt.eval(node.until, effective, variables, node, step), node)
     else:
-        seconds = rt.eval_optional(node.seconds, effective, variables, node, 0)
+        seconds = rt.eval_optional(node.seconds, effective, variables, node, 0, step)
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
             raise runtime_error(f"a wait needs a non-negative number of seconds, got {seconds!r}", node.source)
         target = now + timedelta(seconds=seconds)
@@ -53,41 +59,52 @@ def run_wait(rt: RunContext, node: WaitNode, data: Any, variables: dict[str, Any
     if target > (now if now.tzinfo else now.replace(tzinfo=timezone.utc)):
         rt.count_step()
         yield Sleep(target)
-    output = rt.eval_optional(node.output, effective, variables, node, effective)
-    return NodeResult(output, assign(rt, node, node.assign, output, variables))
+    output = rt.eval_optional(node.output, effective, variables, node, effective, step)
+    return NodeResult(output, assign(rt, node, node.assign, output, variables, step))
 
 
 @runner("fail")
 def run_fail(rt: RunContext, node: FailNode, data: Any, variables: dict[str, Any]) -> NodeGen:
     effective = node_input(rt, node, data, variables)
-    error_type = rt.eval(node.error, effective, variables, node)
-    message = rt.eval_optional(node.message, effective, variables, node, "")
+    step = {"input": data, "effective": effective}
+    error_type = rt.eval(node.error, effective, variables, node, step)
+    message = rt.eval_optional(node.message, effective, variables, node, "", step)
     yield from ()
-    raise WorkflowError(str(error_type), "" if message is None else str(message), status=node.status, source=node.source)
+    raise WorkflowError(
+        "" if error_type is None else str(error_type),  # None: a fail node that names no error
+        "" if message is None else str(message),
+        status=node.status,
+        source=node.source,
+    )
 
 
 @runner("succeed")
 def run_succeed(rt: RunContext, node: SucceedNode, data: Any, variables: dict[str, Any]) -> NodeGen:
     effective = node_input(rt, node, data, variables)
-    output = rt.eval_optional(node.output, effective, variables, node, effective)
+    step = {"input": data, "effective": effective}
+    output = rt.eval_optional(node.output, effective, variables, node, effective, step)
     yield from ()
     if node.scope == "workflow":
         raise WorkflowSucceeded(output)
-    return NodeResult(output, assign(rt, node, node.assign, output, variables), stop="block")
+    return NodeResult(output, assign(rt, node, node.assign, output, variables, step), stop="block")
 
 
 @runner("set")
 def run_set(rt: RunContext, node: SetNode, data: Any, variables: dict[str, Any]) -> NodeGen:
     effective = node_input(rt, node, data, variables)
-    value = rt.eval_optional(node.value, effective, variables, node, effective)
-    new_variables = assign(rt, node, node.assign, value, variables)
+    step: dict[str, Any] = {"input": data, "effective": effective}
+    value = rt.eval_optional(node.value, effective, variables, node, effective, step)
+    step["result"] = step["selected"] = value
+    new_variables = assign(rt, node, node.assign, value, variables, step)
+    merged = merge(data, value, node.merge, node)
     yield from ()
-    return NodeResult(rt.eval_optional(node.output, value, new_variables, node, value), new_variables)
+    step["prior_variables"] = variables
+    return NodeResult(rt.eval_optional(node.output, merged, new_variables, node, merged, step), new_variables)
 
 
 @runner("try")
 def run_try(rt: RunContext, node: TryNode, data: Any, variables: dict[str, Any]) -> NodeGen:
-    def attempt(effective: Any, number: int) -> Generator[Any, Any, Any]:
+    def attempt(effective: Any, number: int, step: Step) -> Generator[Any, Any, Any]:
         if node.body is None:
             return effective
         # A try body shares the enclosing scope: its variables (and registered compensations)

@@ -11,7 +11,7 @@ from declarative_wf.ir import ChildNode, EventNode, ResultNode, TaskNode
 
 from ..blocks import NodeGen, run_guarded, runner
 from ..commands import CallActivity, CallChild, Now, Race, Sleep, WaitEvent, WorkflowError
-from ..runtime import RunContext
+from ..runtime import RunContext, Step
 
 #: Seconds between polls of an asynchronous HTTP operation that sends no Retry-After.
 DEFAULT_POLL_SECONDS = 1.0
@@ -27,11 +27,13 @@ def timeout_error(node: ResultNode, seconds: float) -> WorkflowError:
     )
 
 
-def _with_timeout(rt: RunContext, node: ResultNode, command: Any, data: Any, variables: dict[str, Any]) -> Generator[Any, Any, Any]:
+def _with_timeout(
+    rt: RunContext, node: ResultNode, command: Any, data: Any, variables: dict[str, Any], step: Step | None = None
+) -> Generator[Any, Any, Any]:
     rt.count_step()
     if node.timeout_seconds is None:
         return (yield command)
-    seconds = float(rt.eval(node.timeout_seconds, data, variables, node))
+    seconds = float(rt.eval(node.timeout_seconds, data, variables, node, step or {}))
     now = yield Now()
     index, value = yield Race((command, Sleep(now + timedelta(seconds=seconds))))
     if index == 1:
@@ -46,10 +48,10 @@ def activity_envelope(arguments: Any, attempt: int, rt: RunContext, node: Result
 
 @runner("task")
 def run_task(rt: RunContext, node: TaskNode, data: Any, variables: dict[str, Any]) -> NodeGen:
-    def attempt(effective: Any, number: int) -> Generator[Any, Any, Any]:
-        arguments = rt.eval_optional(node.args, effective, variables, node, effective)
+    def attempt(effective: Any, number: int, step: Step) -> Generator[Any, Any, Any]:
+        arguments = rt.eval_optional(node.args, effective, variables, node, effective, step)
         call = CallActivity(node.activity, activity_envelope(arguments, number, rt, node))
-        result = yield from _with_timeout(rt, node, call, effective, variables)
+        result = yield from _with_timeout(rt, node, call, effective, variables, step)
         if node.poll_async:
             result = yield from poll_until_done(rt, node, arguments, result)
         return result
@@ -92,8 +94,8 @@ def _retry_after(value: Any) -> float:
 
 @runner("child")
 def run_child(rt: RunContext, node: ChildNode, data: Any, variables: dict[str, Any]) -> NodeGen:
-    def attempt(effective: Any, number: int) -> Generator[Any, Any, Any]:
-        arguments = rt.eval_optional(node.args, effective, variables, node, effective)
+    def attempt(effective: Any, number: int, step: Step) -> Generator[Any, Any, Any]:
+        arguments = rt.eval_optional(node.args, effective, variables, node, effective, step)
         if node.graph is None:
             payload: dict[str, Any] = {"definition": node.workflow, "input": arguments}
         else:
@@ -102,16 +104,16 @@ def run_child(rt: RunContext, node: ChildNode, data: Any, variables: dict[str, A
             child = Workflow(name=node.workflow, version=None, format=rt.workflow.format, body=node.graph)
             payload = {"ir": workflow_to_json(child), "input": arguments}
         call = CallChild(payload, rt.next_child_id(node))
-        return (yield from _with_timeout(rt, node, call, effective, variables))
+        return (yield from _with_timeout(rt, node, call, effective, variables, step))
 
     return (yield from run_guarded(rt, node, data, variables, attempt))
 
 
 @runner("event")
 def run_event(rt: RunContext, node: EventNode, data: Any, variables: dict[str, Any]) -> NodeGen:
-    def attempt(effective: Any, number: int) -> Generator[Any, Any, Any]:
+    def attempt(effective: Any, number: int, step: Step) -> Generator[Any, Any, Any]:
         while True:
-            event = yield from _with_timeout(rt, node, WaitEvent(node.event), effective, variables)
+            event = yield from _with_timeout(rt, node, WaitEvent(node.event), effective, variables, step)
             if node.correlate is None:
                 return event
             if rt.eval(node.correlate, effective, {**variables, "event": event}, node) is True:

@@ -1,0 +1,749 @@
+"""Validating an ASL definition: the shape (``schemas/asl.schema.json``), then the rules the AWS
+validators check, every problem with its FILE:LINE:COL.
+
+Order: the top level and each state against the schema definition of its ``Type`` (a state
+that breaks the schema is not checked further); then, per machine (the top level, each Parallel
+branch, each Map processor): names, transitions, reachability, a terminal state; then per
+state: query-language fields, paths, payload templates, intrinsic functions, JSONata, mutually
+exclusive fields, retriers and catchers. Codes: :mod:`.codes`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from jsonschema import ValidationError
+
+from declarative_wf.diagnostics import Diagnostic, Severity, quote, suggest
+from declarative_wf.expressions.asl_eval import is_jsonata_template, jsonata_source
+from declarative_wf.expressions.asl_intrinsics import (
+    IntrinsicCall, IntrinsicSyntaxError, Literal, PathReference, StringLiteral, parse_intrinsic,
+)
+from declarative_wf.expressions.asl_paths import PathKind, PathSyntaxError, compile_path
+from declarative_wf.expressions.jsonata_eval import JsonataSyntaxError, compile_jsonata
+from declarative_wf.loading import LoadedDocument, pointer_join
+
+from .compile import COMPARISON_OPERATORS, JSONATA, JSONPATH, result_path
+
+__all__ = ["load_schema", "validate_document", "PREDEFINED_ERRORS"]
+
+#: The predefined error names (``States.Http.*`` names an HTTP status family, also allowed).
+PREDEFINED_ERRORS = frozenset({
+    "States.ALL", "States.DataLimitExceeded", "States.Runtime", "States.TaskFailed", "States.Timeout",
+    "States.HeartbeatTimeout", "States.Permissions", "States.ResultPathMatchFailure",
+    "States.ParameterPathFailure", "States.BranchFailed", "States.NoChoiceMatched",
+    "States.IntrinsicFailure", "States.ExceedToleratedFailureThreshold", "States.ItemReaderFailed",
+    "States.ResultWriterFailed", "States.QueryEvaluationError",
+})  # fmt: skip
+
+MAX_NAME = 80
+STATE_TYPES = ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
+#: Types that need exactly one of Next and End.
+_FLOWING = frozenset({"Pass", "Task", "Wait", "Parallel", "Map"})
+
+#: Fields that only JSONPath states have, and only JSONata states.
+_JSONPATH_FIELDS = (
+    "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "ItemsPath", "SecondsPath",
+    "TimestampPath", "ErrorPath", "CausePath", "TimeoutSecondsPath", "HeartbeatSecondsPath", "MaxConcurrencyPath",
+    "ToleratedFailurePercentagePath", "ToleratedFailureCountPath",
+)  # fmt: skip
+_JSONATA_FIELDS = ("Arguments", "Output", "Items")
+
+
+@cache
+def load_schema() -> dict[str, Any]:
+    text = (resources.files("declarative_wf") / "schemas" / "asl.schema.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator(definition: str | None) -> jsonschema.Draft202012Validator:
+    schema = load_schema()
+    target = schema if definition is None else {"$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"}
+    return jsonschema.Draft202012Validator(target)
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+@dataclass
+class _Report:
+    document: LoadedDocument
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, code: str, message: str, pointer: str, *, key: bool = False, hint: str | None = None) -> None:
+        self.diagnostics.append(self.document.diagnostic(code, message, pointer, key=key, hint=hint))
+
+    def warning(self, code: str, message: str, pointer: str, *, key: bool = False, hint: str | None = None) -> None:
+        self.diagnostics.append(self.document.diagnostic(code, message, pointer, key=key, severity=Severity.WARNING, hint=hint))
+
+
+def _pointer(base: str, parts: Any) -> str:
+    for part in parts:
+        base = pointer_join(base, part)
+    return base
+
+
+_TYPE_NAMES = {"object": "an object", "array": "an array", "string": "a string", "integer": "an integer",
+               "number": "a number", "boolean": "true or false", "null": "null"}  # fmt: skip
+
+
+def _describe_type(types: Any) -> str:
+    names = [types] if isinstance(types, str) else list(types)
+    return " or ".join(_TYPE_NAMES.get(name, name) for name in names)
+
+
+def _schema_errors(report: _Report, instance: Any, definition: str | None, pointer: str, what: str) -> bool:
+    """Reports the schema errors of ``instance``; True when there were any."""
+    errors = sorted(_validator(definition).iter_errors(instance), key=lambda e: (list(e.absolute_path), e.message))
+    # State names: reported with their own code (ASL-E016) by the walk.
+    errors = [error for error in errors if "propertyNames" not in error.schema_path]
+    seen: set[tuple[str, str]] = set()
+    for error in errors:
+        for leaf in _leaves(error):
+            where = _pointer(pointer, leaf.absolute_path)
+            message, at_key, hint, where = _message(leaf, where, _what(leaf, what))
+            if (where, message) in seen:
+                continue
+            seen.add((where, message))
+            report.error("ASL-E001", message, where, key=at_key, hint=hint)
+    return bool(errors)
+
+
+_DEFINITION_NAMES = {
+    "Retrier": "a retrier", "Catcher": "a catcher", "ChoiceRule": "a Choice rule", "Branch": "a Parallel branch",
+    "ItemProcessor": "a Map ItemProcessor",
+}  # fmt: skip
+
+
+def _what(error: ValidationError, default: str) -> str:
+    """What the failing object is, from the schema definition it was checked against."""
+    defs = load_schema()["$defs"]
+    for name, definition in defs.items():
+        if definition is error.schema and name in _DEFINITION_NAMES:
+            return _DEFINITION_NAMES[name]
+    if error.schema is not None and error.absolute_path and error.validator in ("additionalProperties", "required"):
+        last = error.absolute_path[-1]
+        if isinstance(last, str) and last in ("ItemReader", "ItemBatcher", "ResultWriter", "ReaderConfig", "ProcessorConfig"):
+            return last
+    return default
+
+
+def _leaves(error: ValidationError) -> Iterator[ValidationError]:
+    """For anyOf/oneOf: the errors of the alternative of the instance's JSON type (or the
+    deepest ones); otherwise the error itself."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        branches: dict[Any, list[ValidationError]] = {}
+        for sub in error.context:
+            branches.setdefault(sub.relative_schema_path[0] if sub.relative_schema_path else None, []).append(sub)
+        typed = [subs for subs in branches.values() if not any(sub.validator == "type" and not sub.relative_path for sub in subs)]
+        if len(typed) == 1:
+            yield from typed[0]
+            return
+        best = max(len(sub.absolute_path) for sub in error.context)
+        if best > len(error.absolute_path):
+            yield from (sub for sub in error.context if len(sub.absolute_path) == best)
+            return
+    yield error
+
+
+def _field_name(error: ValidationError, what: str) -> str:
+    path = list(error.absolute_path)
+    if not path:
+        return what
+    if isinstance(path[-1], int):
+        parent = next((str(part) for part in reversed(path[:-1]) if isinstance(part, str)), "the list")
+        return f"item {path[-1] + 1} of {parent}"
+    return str(path[-1])
+
+
+def _message(error: ValidationError, where: str, what: str) -> tuple[str, bool, str | None, str]:
+    validator = error.validator
+    field_name = _field_name(error, what)
+    named = quote(field_name) if not field_name.startswith("item ") else field_name
+    if validator == "additionalProperties":
+        allowed = set(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - allowed) if isinstance(error.instance, dict) else []
+        name = extra[0] if extra else "?"
+        close = suggest(name, allowed)
+        hint = close or f"allowed: {', '.join(sorted(allowed))}"
+        return f"unknown field {quote(name)} in {what}", True, hint, pointer_join(where, name)
+    if validator == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else "?"
+        return f"{what} needs the field {quote(missing)}", False, None, where
+    if validator == "type":
+        return f"{named} must be {_describe_type(error.validator_value)}", False, None, where
+    if validator in ("enum", "const"):
+        values = error.validator_value if validator == "enum" else [error.validator_value]
+        shown = ", ".join(json.dumps(value) for value in values)
+        return f"{named} must be {'one of ' if len(values) > 1 else ''}{shown}", False, None, where
+    if validator == "minimum":
+        return f"{named} must be at least {error.validator_value}", False, None, where
+    if validator == "maximum":
+        return f"{named} must be at most {error.validator_value}", False, None, where
+    if validator == "minItems":
+        return f"{named} must have at least {error.validator_value} item(s)", False, None, where
+    if validator in ("minProperties", "minLength"):
+        return f"{named} must not be empty", False, None, where
+    if validator == "maxLength":
+        return f"{named} is longer than {error.validator_value} characters", False, None, where
+    if validator == "maxProperties":
+        return f"{named} must have at most {error.validator_value} field(s)", False, None, where
+    return f"{named}: {error.message}", False, None, where
+
+
+# --------------------------------------------------------------------------- the walk
+
+
+@dataclass
+class _Machine:
+    """A set of states with a StartAt: the top level, a Parallel branch or a Map processor."""
+
+    data: Mapping[str, Any]
+    pointer: str
+    language: str
+    #: A distributed Map's processor runs as separate executions (its own query-language scope).
+    detached: bool = False
+
+
+@dataclass
+class _Validator:
+    report: _Report
+    root_language: str
+    names: dict[str, str] = field(default_factory=dict)  # state name → pointer of its first use
+
+    # -- machines -----------------------------------------------------------------------------
+
+    def machine(self, machine: _Machine) -> None:
+        states = machine.data.get("States")
+        if not isinstance(states, dict):
+            return
+        states_pointer = pointer_join(machine.pointer, "States")
+        valid: dict[str, Mapping[str, Any]] = {}
+        for name, state in states.items():
+            pointer = pointer_join(states_pointer, name)
+            if name in self.names:
+                self.report.error("ASL-E015", f"the state name {quote(name)} is already used (names are unique in the whole machine)", pointer, key=True)
+            else:
+                self.names[name] = pointer
+            if len(name) > MAX_NAME:
+                self.report.error("ASL-E016", f"the state name {quote(name[:40] + '...')} is longer than {MAX_NAME} characters", pointer, key=True)
+            if not isinstance(state, dict):
+                continue
+            kind = state.get("Type")
+            if kind not in STATE_TYPES:
+                continue  # the schema reported it
+            if _schema_errors(self.report, state, kind, pointer, f"a {kind} state"):
+                continue
+            valid[name] = state
+        self.transitions(machine, states, valid)
+        for name, state in valid.items():
+            self.state(name, state, pointer_join(states_pointer, name), machine)
+
+    def transitions(self, machine: _Machine, states: Mapping[str, Any], valid: Mapping[str, Mapping[str, Any]]) -> None:
+        start = machine.data.get("StartAt")
+        names = list(states)
+        if isinstance(start, str) and start not in states:
+            close = suggest(start, names)
+            self.report.error(
+                "ASL-E010", f"StartAt names the state {quote(start)}, which does not exist here",
+                pointer_join(machine.pointer, "StartAt"), hint=close,
+            )  # fmt: skip
+        edges: dict[str, list[str]] = {name: [] for name in states}
+        terminal = False
+        for name, state in valid.items():
+            pointer = pointer_join(pointer_join(machine.pointer, "States"), name)
+            for target, target_pointer in _targets(state, pointer):
+                if target not in states:
+                    close = suggest(target, names)
+                    self.report.error(
+                        "ASL-E011", f"state {quote(name)} goes to {quote(target)}, which does not exist in this "
+                        f"{'machine' if machine.pointer == '' else 'branch'}", target_pointer,
+                        hint=close,
+                    )  # fmt: skip
+                else:
+                    edges[name].append(target)
+            kind = state.get("Type")
+            if kind in _FLOWING:
+                has_next, has_end = "Next" in state, state.get("End") is True
+                if has_next and has_end:
+                    self.report.error("ASL-E014", f"state {quote(name)} has both Next and End", pointer_join(pointer, "End"), key=True)
+                elif not has_next and not has_end:
+                    self.report.error("ASL-E014", f"state {quote(name)} needs Next or \"End\": true", pointer, key=True)
+                terminal = terminal or has_end
+            elif kind in ("Succeed", "Fail"):
+                terminal = True
+        if isinstance(start, str) and start in states:
+            seen = {start}
+            todo = [start]
+            while todo:
+                for target in edges.get(todo.pop(), []):
+                    if target not in seen:
+                        seen.add(target)
+                        todo.append(target)
+            for name in states:
+                if name not in seen:
+                    self.report.error(
+                        "ASL-E012", f"state {quote(name)} cannot be reached from StartAt {quote(start)}",
+                        pointer_join(pointer_join(machine.pointer, "States"), name), key=True,
+                    )  # fmt: skip
+        if valid and not terminal and len(valid) == len(states):
+            self.report.error(
+                "ASL-E013", "no state ends the " + ("machine" if machine.pointer == "" else "branch") +
+                ": give one \"End\": true, or add a Succeed or Fail state", pointer_join(machine.pointer, "States"), key=True,
+            )  # fmt: skip
+
+    # -- one state ------------------------------------------------------------------------------
+
+    def state(self, name: str, state: Mapping[str, Any], pointer: str, machine: _Machine) -> None:
+        language = state.get("QueryLanguage", machine.language)
+        kind = state["Type"]
+        if language == JSONPATH and machine.language == JSONATA and not machine.detached and "QueryLanguage" in state:
+            self.report.error(
+                "ASL-E021", f"state {quote(name)} is JSONPath inside a JSONata machine; AWS only allows JSONata there",
+                pointer_join(pointer, "QueryLanguage"),
+            )  # fmt: skip
+        self.language_fields(state, pointer, language, kind)
+        if language == JSONPATH:
+            self.jsonpath_fields(state, pointer, kind)
+        else:
+            self.jsonata_fields(state, pointer, kind)
+        self.assign(state.get("Assign"), pointer_join(pointer, "Assign"), language)
+        getattr(self, f"state_{kind.lower()}")(name, state, pointer, language, machine)
+        for key in ("Retry", "Catch"):
+            if key in state:
+                self.error_handlers(state[key], pointer_join(pointer, key), key, language)
+
+    def language_fields(self, state: Mapping[str, Any], pointer: str, language: str, kind: str) -> None:
+        if language == JSONATA:
+            for key in _JSONPATH_FIELDS:
+                if key in state:
+                    self.report.error(
+                        "ASL-E020", f"{key} is a JSONPath field; this state uses JSONata (use Arguments, Output or {{% %}})",
+                        pointer_join(pointer, key), key=True,
+                    )  # fmt: skip
+        else:
+            for key in _JSONATA_FIELDS:
+                if key in state:
+                    self.report.error(
+                        "ASL-E020", f"{key} is a JSONata field; set \"QueryLanguage\": \"JSONata\" to use it",
+                        pointer_join(pointer, key), key=True,
+                    )  # fmt: skip
+
+    # -- JSONPath -------------------------------------------------------------------------------
+
+    def path(self, value: Any, pointer: str, what: str, *, kinds: tuple[PathKind, ...] = (PathKind.INPUT, PathKind.CONTEXT, PathKind.VARIABLE)) -> None:
+        if not isinstance(value, str):
+            return
+        try:
+            compiled = compile_path(value)
+        except PathSyntaxError as error:
+            self.report.error("ASL-E030", f"{what} {quote(value)} is not a valid path: {error.message}", pointer)
+            return
+        if compiled.kind not in kinds:
+            allowed = {PathKind.INPUT: "$", PathKind.CONTEXT: "$$", PathKind.VARIABLE: "$variable"}
+            self.report.error("ASL-E030", f"{what} {quote(value)} must start with {' or '.join(allowed[k] for k in kinds)}", pointer)
+
+    def jsonpath_fields(self, state: Mapping[str, Any], pointer: str, kind: str) -> None:
+        for key in ("InputPath", "OutputPath", "ItemsPath", "SecondsPath", "TimestampPath", "TimeoutSecondsPath",
+                    "HeartbeatSecondsPath", "MaxConcurrencyPath", "ToleratedFailurePercentagePath", "ToleratedFailureCountPath"):  # fmt: skip
+            if key in state:
+                self.path(state[key], pointer_join(pointer, key), key)
+        if "ResultPath" in state:
+            self.result_path(state["ResultPath"], pointer_join(pointer, "ResultPath"))
+        for key in ("ErrorPath", "CausePath"):
+            if key in state:
+                self.reference(state[key], pointer_join(pointer, key), key)
+        for key in ("Parameters", "ResultSelector", "ItemSelector", "Credentials"):
+            if key in state:
+                self.payload(state[key], pointer_join(pointer, key))
+
+    def result_path(self, value: Any, pointer: str) -> None:
+        if not isinstance(value, str):
+            return
+        try:
+            result_path(value)
+        except PathSyntaxError as error:
+            self.report.error("ASL-E031", f"ResultPath {quote(value)} is not a valid path: {error.message}", pointer)
+        except ValueError as error:
+            self.report.error("ASL-E031", f"ResultPath {quote(value)} is not valid: {error}", pointer)
+
+    def reference(self, value: Any, pointer: str, what: str) -> None:
+        """A path or an intrinsic function call (a ``key.$`` value, ErrorPath, CausePath)."""
+        if not isinstance(value, str):
+            self.report.error("ASL-E032", f"{what} must be a string holding a path or an intrinsic function", pointer)
+            return
+        if value.startswith("$"):
+            self.path(value, pointer, what)
+            return
+        try:
+            call = parse_intrinsic(value)
+        except IntrinsicSyntaxError as error:
+            if not value.startswith("States."):
+                message = f"{what} {quote(value)} is neither a path (starting with $) nor an intrinsic function"
+            else:
+                message = f"{what}: {error.message} in {quote(value)}"
+            self.report.error("ASL-E032", message, pointer)
+            return
+        for problem in _argument_problems(call):
+            self.report.error("ASL-E032", f"{what}: {problem}", pointer)
+
+    def payload(self, template: Any, pointer: str) -> None:
+        if isinstance(template, dict):
+            plain: dict[str, str] = {}
+            for key, value in template.items():
+                here = pointer_join(pointer, key)
+                name = key[:-2] if key.endswith(".$") else key
+                if name in plain:
+                    self.report.error(
+                        "ASL-E033", f"the field {quote(name)} is given twice ({quote(plain[name])} and {quote(key)})", here, key=True,
+                    )  # fmt: skip
+                plain[name] = key
+                if key.endswith(".$"):
+                    self.reference(value, here, quote(key))
+                else:
+                    self.payload(value, here)
+        elif isinstance(template, list):
+            for index, item in enumerate(template):
+                self.payload(item, pointer_join(pointer, index))
+
+    # -- JSONata --------------------------------------------------------------------------------
+
+    def jsonata_fields(self, state: Mapping[str, Any], pointer: str, kind: str) -> None:
+        for key in ("Output", "Arguments", "Items", "ItemSelector", "Seconds", "Timestamp", "Error", "Cause",
+                    "TimeoutSeconds", "HeartbeatSeconds", "MaxConcurrency", "ToleratedFailurePercentage", "ToleratedFailureCount"):  # fmt: skip
+            if key in state:
+                self.jsonata(state[key], pointer_join(pointer, key))
+        batcher = state.get("ItemBatcher")
+        if isinstance(batcher, dict):
+            self.jsonata(batcher, pointer_join(pointer, "ItemBatcher"))
+
+    def jsonata(self, value: Any, pointer: str) -> None:
+        """Every string of a JSONata-mode value: {% %} well formed, and the expression parses."""
+        if isinstance(value, dict):
+            for key, item in value.items():
+                self.jsonata(item, pointer_join(pointer, key))
+            return
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                self.jsonata(item, pointer_join(pointer, index))
+            return
+        if not isinstance(value, str):
+            return
+        opens, closes = value.startswith("{%"), value.endswith("%}")
+        if not (opens or closes):
+            return
+        if not (opens and closes and _WELL_FORMED.match(value)):
+            self.report.error(
+                "ASL-E022", f"{quote(value[:60])} is not a JSONata expression: write {{% expression %}} on one line, "
+                "with one space inside each brace", pointer,
+            )  # fmt: skip
+            return
+        source = jsonata_source(value)
+        try:
+            compile_jsonata(source)
+        except JsonataSyntaxError as error:
+            self.report.error("ASL-E023", f"the JSONata expression {quote(source[:80])} does not parse: {error.message}", pointer)
+
+    def assign(self, assignments: Any, pointer: str, language: str) -> None:
+        if not isinstance(assignments, dict):
+            if assignments is not None:
+                self.report.error("ASL-E034", "Assign must be an object of variable names to values", pointer)
+            return
+        for key in assignments:
+            name = key[:-2] if key.endswith(".$") and language == JSONPATH else key
+            if not name or name == "states" or not _VARIABLE_NAME.match(name):
+                self.report.error("ASL-E034", f"{quote(key)} is not a valid variable name", pointer_join(pointer, key), key=True)
+        if language == JSONPATH:
+            self.payload(assignments, pointer)
+        else:
+            self.jsonata(assignments, pointer)
+
+    # -- state types ----------------------------------------------------------------------------
+
+    def state_pass(self, name: str, state: Mapping[str, Any], pointer: str, language: str, machine: _Machine) -> None:
+        if language == JSONATA and "Result" in state:
+            self.report.error("ASL-E020", "Result is a JSONPath field; this state uses JSONata (use Output)", pointer_join(pointer, "Result"), key=True)
+
+    def state_succeed(self, name: str, state: Mapping[str, Any], pointer: str, language: str, machine: _Machine) -> None:
+        pass
+
+    def state_fail(self, name: str, state: Mapping[str, Any], pointer: str, language: str, machine: _Machine) -> None:
+        for key in ("Error", "Cause"):
+            if key in state and f"{key}Path" in state:
+                self.report.error("ASL-E044", f"a Fail state has either {key} or {key}Path, not both", pointer_join(pointer, f"{key}Path"), key=True)
+
+    def state_wait(self, name: str, state: Mapping[str, Any], pointer: str, language: str, machine: _Machine) -> None:
+        given = [key for key in ("Seconds", "SecondsPath", "Timestamp", "TimestampPath") if key in state]
+        if len(given) != 1:
+            self.report.error(
+                "ASL-E043", "a Wait state needs exactly one of Seconds, SecondsPath, Timestamp and TimestampPath"
+                + (f" (it has {', '.join(given)})" if given else ""), pointer_join(pointer, given[1]) if len(given) > 1 else pointer, key=True,
+            )  # fmt: skip
+        if language == JSONPATH:
+            if isinstance(state.get("Seconds"), str):
+                self.report.error("ASL-E001", "\"Seconds\" must be a non-negative integer (use SecondsPath for a path)", pointer_join(pointer, "Seconds"))
+            timestamp = state.get("Timestamp")
+            if isinstance(timestamp, str):
+                from declarative_wf.expressions.asl_eval import parse_timestamp
+
+                if parse_timestamp(timestamp) is None:
+                    self.report.error("ASL-E001", f"Timestamp {quote(timestamp)} is not an RFC 3339 timestamp such as \"2026-03-14T01:59:00Z\"", pointer_join(pointer, "Timestamp"))
+
+    def state_task(self, name: str, state: Mapping[str, Any], pointer: str, language: str, machine: _Machine) -> None:
+        for key in ("TimeoutSeconds", "HeartbeatSeconds"):
+            if key in state and f"{key}Path" in state:
+                self.report.error("ASL-E041", f"a Task has either {key} or {key}Path, not both", pointer_join(pointer, f"{key}Path"), key=True)
+            if language == JSONPATH and isinstance(state.get(key), str):
+                self.report.error("ASL-E001", f"{quote(key)} must be a positive integer (use {key}Path for a path)", pointer_join(pointer, key))
+        timeout, heartbeat = state.get("TimeoutSeconds"), state.get("HeartbeatSeconds")
+        if isinstance(timeout, int) and isinstance(heartbeat, int) and heartbeat >= timeout:
+            self.report.error("ASL-E042", "HeartbeatSeconds must be smaller than TimeoutSeconds", pointer_join(pointer, "HeartbeatSeconds"))
+        resource = state.get("Resource")
+        here = pointer_join(pointer, "Resource")
+        if isinstance(resource, str):
+            problem = _resource_problem(resource)
+            if problem:
+                self.report.error("ASL-E040", problem, here)
+            elif "${" in resource:
+                self.report.warning("ASL-W001", f"{quote(resource)} is a CloudFormation substitution: it runs as the activity of that name unless substituted first", here)
+        elif isinstance(resource, dict):
+            if {"Ref"} == set(resource) or {"Fn::GetAtt"} == set(resource):
+                self.report.warning("ASL-W001", "a CloudFormation reference as Resource: substitute it before running (it runs as the activity named by the reference)", here)
+            else:
+                self.report.error("ASL-E040", "Resource must be an ARN, an activity name, or a CloudFormation Ref / Fn::GetAtt", here)
+        credentials = state.get("Credentials")
+        if language == JSONATA and credentials is not None:
+            self.jsonata(credentials, pointer_join(pointer, "Credentials"))
+
+    def state_choice(self, name: str, state: Mapping[str, Any], pointer: str, language: str, machine: _Machine) -> None:
+        for index, rule in enumerate(state.get("Choices") or []):
+            here = pointer_join(pointer_join(pointer, "Choices"), index)
+            if "Next" not in rule:
+                self.report.error("ASL-E050", "a Choice rule needs Next (Choice rules cannot end the machine)", here)
+            if language == JSONATA:
+                extra = [key for key in rule if key not in ("Condition", "Next", "Comment", "Assign", "Output")]
+                for key in extra:
+                    self.report.error("ASL-E020", f"{key} is a JSONPath Choice field; JSONata rules use Condition", pointer_join(here, key), key=True)
+                if "Condition" not in rule:
+                    self.report.error("ASL-E050", "a JSONata Choice rule needs a Condition", here)
+                elif isinstance(rule["Condition"], str):
+                    condition = rule["Condition"]
+                    if not is_jsonata_template(condition):
+                        self.report.error("ASL-E022", "a Condition is true, false or a {% %} JSONata expression", pointer_join(here, "Condition"))
+                    else:
+                        self.jsonata(condition, pointer_join(here, "Condition"))
+                if "Output" in rule:
+                    self.jsonata(rule["Output"], pointer_join(here, "Output"))
+            else:
+                for key in ("Condition", "Output"):
+                    if key in rule:
+                        self.report.error("ASL-E020", f"{key} is a JSONata field; set \"QueryLanguage\": \"JSONata\" to use it", pointer_join(here, key), key=True)
+                self.rule(rule, here, top=True)
+            self.assign(rule.get("Assign"), pointer_join(here, "Assign"), language)
+
+    def rule(self, rule: Mapping[str, Any], pointer: str, *, top: bool) -> None:
+        if not top and "Next" in rule:
+            self.report.error("ASL-E050", "only a top-level Choice rule has Next", pointer_join(pointer, "Next"), key=True)
+        if not top and "Assign" in rule:
+            self.report.error("ASL-E050", "only a top-level Choice rule has Assign", pointer_join(pointer, "Assign"), key=True)
+        combinators = [key for key in ("And", "Or", "Not") if key in rule]
+        operators = [key for key in rule if key in COMPARISON_OPERATORS]
+        if combinators:
+            if len(combinators) > 1 or operators or "Variable" in rule:
+                self.report.error("ASL-E050", "a Choice rule is one of And, Or, Not or a comparison", pointer)
+            for key in combinators:
+                inner = rule[key]
+                items = inner if isinstance(inner, list) else [inner]
+                for index, item in enumerate(items):
+                    here = pointer_join(pointer, key) if key == "Not" else pointer_join(pointer_join(pointer, key), index)
+                    if isinstance(item, dict):
+                        self.rule(item, here, top=False)
+            return
+        if len(operators) != 1:
+            self.report.error(
+                "ASL-E050", "a Choice rule needs exactly one comparison operator" + (f" (it has {', '.join(operators)})" if operators else ""), pointer,
+            )  # fmt: skip
+            return
+        if "Variable" not in rule:
+            self.report.error("ASL-E050", "a comparison needs a Variable", pointer)
+        else:
+            self.path(rule["Variable"], pointer_join(pointer, "Variable"), "Variable")
+        operator = operators[0]
+        if operator.endswith("Path"):
+            self.path(rule[operator], pointer_join(pointer, operator), operator)
+        elif operator.startswith("Timestamp"):
+            from declarative_wf.expressions.asl_eval import parse_timestamp
+
+            if parse_timestamp(rule[operator]) is None:
+                self.report.warning("ASL-W001", f"{quote(str(rule[operator]))} is not an RFC 3339 timestamp: this comparison is always false", pointer_join(pointer, operator))
+
+    def state_parallel(self, name: str, state: Mapping[str, Any], pointer: str, language: str, machine: _Machine) -> None:
+        for index, branch in enumerate(state.get("Branches") or []):
+            here = pointer_join(pointer_join(pointer, "Branches"), index)
+            branch_language = branch.get("QueryLanguage", language)
+            self.machine(_Machine(branch, here, branch_language, machine.detached))
+        if language == JSONPATH and "Arguments" in state:
+            pass  # reported by language_fields
+
+    def state_map(self, name: str, state: Mapping[str, Any], pointer: str, language: str, machine: _Machine) -> None:
+        processors = [key for key in ("ItemProcessor", "Iterator") if key in state]
+        if len(processors) != 1:
+            self.report.error("ASL-E045", "a Map state needs exactly one of ItemProcessor and Iterator", pointer_join(pointer, processors[1]) if len(processors) > 1 else pointer, key=True)
+        if "ItemSelector" in state and "Parameters" in state:
+            self.report.error("ASL-E045", "ItemSelector and Parameters exclude each other (Parameters is the legacy name)", pointer_join(pointer, "Parameters"), key=True)
+        if "Items" in state and "ItemsPath" in state:
+            self.report.error("ASL-E045", "Items (JSONata) and ItemsPath (JSONPath) exclude each other", pointer_join(pointer, "ItemsPath"), key=True)
+        for key in ("MaxConcurrency", "ToleratedFailurePercentage", "ToleratedFailureCount"):
+            if key in state and f"{key}Path" in state:
+                self.report.error("ASL-E041", f"a Map state has either {key} or {key}Path, not both", pointer_join(pointer, f"{key}Path"), key=True)
+        for key in ("ItemReader", "ResultWriter"):
+            if key in state:
+                self.report.warning(
+                    "ASL-W001", f"{key} is not supported yet: this Map fails with States.{'ItemReaderFailed' if key == 'ItemReader' else 'ResultWriterFailed'} when it runs",
+                    pointer_join(pointer, key), key=True,
+                )  # fmt: skip
+        reader = state.get("ItemReader")
+        if isinstance(reader, dict) and isinstance(reader.get("ReaderConfig"), dict):
+            config = reader["ReaderConfig"]
+            if "MaxItems" in config and "MaxItemsPath" in config:
+                self.report.error("ASL-E041", "ReaderConfig has either MaxItems or MaxItemsPath, not both", pointer_join(pointer_join(pointer_join(pointer, "ItemReader"), "ReaderConfig"), "MaxItemsPath"), key=True)
+        batcher = state.get("ItemBatcher")
+        if isinstance(batcher, dict):
+            for key in ("MaxItemsPerBatch", "MaxInputBytesPerBatch"):
+                if key in batcher and f"{key}Path" in batcher:
+                    self.report.error("ASL-E041", f"ItemBatcher has either {key} or {key}Path, not both", pointer_join(pointer_join(pointer, "ItemBatcher"), f"{key}Path"), key=True)
+                if language == JSONPATH and f"{key}Path" in batcher:
+                    self.path(batcher[f"{key}Path"], pointer_join(pointer_join(pointer, "ItemBatcher"), f"{key}Path"), f"{key}Path")
+        for key in processors[:1]:
+            processor = state[key]
+            config = processor.get("ProcessorConfig") if isinstance(processor.get("ProcessorConfig"), dict) else {}
+            detached = config.get("Mode") == "DISTRIBUTED"
+            processor_language = processor.get("QueryLanguage", language)
+            self.machine(_Machine(processor, pointer_join(pointer, key), processor_language, detached or machine.detached))
+        if language == JSONATA and "ItemSelector" in state:
+            pass  # checked by jsonata_fields
+
+    # -- retriers and catchers ------------------------------------------------------------------
+
+    def error_handlers(self, handlers: Any, pointer: str, kind: str, language: str) -> None:
+        if not isinstance(handlers, list):
+            return
+        for index, handler in enumerate(handlers):
+            here = pointer_join(pointer, index)
+            names = handler.get("ErrorEquals") or []
+            for position, name in enumerate(names):
+                name_pointer = pointer_join(pointer_join(here, "ErrorEquals"), position)
+                if name == "States.ALL":
+                    if len(names) > 1:
+                        self.report.error("ASL-E051", "States.ALL must be the only name in its ErrorEquals", name_pointer)
+                    if index != len(handlers) - 1:
+                        self.report.error("ASL-E051", f"the {'retrier' if kind == 'Retry' else 'catcher'} with States.ALL must be the last one", name_pointer)
+                elif isinstance(name, str) and name.startswith("States.") and name not in PREDEFINED_ERRORS and not name.startswith("States.Http."):
+                    close = suggest(name, PREDEFINED_ERRORS)
+                    self.report.error(
+                        "ASL-E052", f"{quote(name)} is not a predefined error (names starting with \"States.\" are reserved)",
+                        name_pointer, hint=close,
+                    )  # fmt: skip
+            if kind == "Catch":
+                if language == JSONPATH:
+                    if "Output" in handler:
+                        self.report.error("ASL-E020", "Output is a JSONata field; JSONPath catchers use ResultPath", pointer_join(here, "Output"), key=True)
+                    if "ResultPath" in handler:
+                        self.result_path(handler["ResultPath"], pointer_join(here, "ResultPath"))
+                else:
+                    if "ResultPath" in handler:
+                        self.report.error("ASL-E020", "ResultPath is a JSONPath field; JSONata catchers use Output", pointer_join(here, "ResultPath"), key=True)
+                    if "Output" in handler:
+                        self.jsonata(handler["Output"], pointer_join(here, "Output"))
+                self.assign(handler.get("Assign"), pointer_join(here, "Assign"), language)
+
+
+_WELL_FORMED = re.compile(r"\A\{% .+ %\}\Z")
+_VARIABLE_NAME = re.compile(r"\A[^\s.$\[\]{}()'\"`,;:*?/\\]+\Z")
+_LAMBDA = re.compile(r"\Aarn:aws[\w-]*:lambda:[^:]*:[^:]*:function:([^:]+)(?::(.*))?\Z")
+_QUALIFIER = re.compile(r"\A(\$LATEST|[A-Za-z0-9_-]+)\Z")
+_SUBSTITUTION = re.compile(r"\A\$\{[A-Za-z0-9_.:-]+\}\Z")
+_PLAIN_NAME = re.compile(r"\A[A-Za-z0-9_.+-]+\Z")
+
+
+def _resource_problem(resource: str) -> str | None:
+    if match := _LAMBDA.match(resource):
+        qualifier = match.group(2)
+        if qualifier is not None and not _QUALIFIER.match(qualifier):
+            return f"the Lambda function version or alias {quote(qualifier)} is not valid (letters, digits, - and _, or $LATEST)"
+        return None
+    if resource.startswith("arn:"):
+        return None if len(resource.split(":")) >= 6 else f"{quote(resource)} is not a valid ARN"
+    if "${" in resource:
+        return None if _SUBSTITUTION.match(resource) else f"{quote(resource)} is not a valid ${{...}} substitution"
+    if _PLAIN_NAME.match(resource):
+        return None
+    return f"Resource {quote(resource)} is neither an ARN nor an activity name"
+
+
+#: What a literal argument of an intrinsic function must be: n number, s string, b boolean,
+#: * anything; an argument that is a path or a nested call is only checked at run time.
+_ARGUMENTS: dict[str, str] = {
+    "States.MathAdd": "nn", "States.MathRandom": "nnn", "States.ArrayRange": "nnn", "States.ArrayPartition": "*n",
+    "States.ArrayGetItem": "*n", "States.StringSplit": "ss", "States.Base64Encode": "s", "States.Base64Decode": "s",
+    "States.Hash": "*s", "States.JsonMerge": "**b", "States.StringToJson": "s", "States.Format": "s",
+}  # fmt: skip
+_KIND_NAMES = {"n": "a number", "s": "a string", "b": "true or false"}
+
+
+def _argument_problems(call: IntrinsicCall) -> Iterator[str]:
+    kinds = _ARGUMENTS.get(call.name, "")
+    for index, argument in enumerate(call.args):
+        if isinstance(argument, IntrinsicCall):
+            yield from _argument_problems(argument)
+            continue
+        if isinstance(argument, PathReference) or index >= len(kinds) or kinds[index] == "*":
+            continue
+        wanted = kinds[index]
+        if isinstance(argument, StringLiteral):
+            ok = wanted == "s"
+        elif isinstance(argument, Literal):
+            value = argument.value
+            ok = (wanted == "n" and isinstance(value, (int, float)) and not isinstance(value, bool)) or (wanted == "b" and isinstance(value, bool))
+        else:
+            ok = True
+        if not ok:
+            yield f"argument {index + 1} of {call.name} must be {_KIND_NAMES[wanted]}"
+
+
+def _targets(state: Mapping[str, Any], pointer: str) -> Iterator[tuple[str, str]]:
+    """Every state name this state can go to, with the pointer of the field naming it."""
+    if isinstance(state.get("Next"), str):
+        yield state["Next"], pointer_join(pointer, "Next")
+    if isinstance(state.get("Default"), str):
+        yield state["Default"], pointer_join(pointer, "Default")
+    for index, rule in enumerate(state.get("Choices") or []):
+        if isinstance(rule, dict) and isinstance(rule.get("Next"), str):
+            yield rule["Next"], pointer_join(pointer_join(pointer_join(pointer, "Choices"), index), "Next")
+    for index, catcher in enumerate(state.get("Catch") or []):
+        if isinstance(catcher, dict) and isinstance(catcher.get("Next"), str):
+            yield catcher["Next"], pointer_join(pointer_join(pointer_join(pointer, "Catch"), index), "Next")
+
+
+def validate_document(document: LoadedDocument) -> list[Diagnostic]:
+    """Every problem of an ASL document (sorted by position by the caller)."""
+    report = _Report(document)
+    data = document.data
+    if not isinstance(data, dict):
+        report.error("ASL-E001", "an ASL definition is an object with StartAt and States", "")
+        return report.diagnostics
+    if _schema_errors(report, data, None, "", "the state machine") and not isinstance(data.get("States"), dict):
+        return report.diagnostics
+    language = data.get("QueryLanguage", JSONPATH) if data.get("QueryLanguage") in (JSONPATH, JSONATA) else JSONPATH
+    validator = _Validator(report, language)
+    validator.machine(_Machine(data, "", language))
+    return report.diagnostics
