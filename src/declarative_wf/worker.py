@@ -64,16 +64,6 @@ def worker_registry(registry: Registry | None = None) -> Registry:
     return combined
 
 
-def _register_interpreter(runtime: wf.WorkflowRuntime) -> None:
-    # The SDK marks a registered workflow function and refuses to register it again, so
-    # dapr_adapter.register() works once per process. Clear the marks so every worker (the
-    # CLI runs one, tests and run() start many) can register it; see the report to the lead.
-    fn = dapr_adapter.interpreter_workflow
-    fn.__dict__.pop("_workflow_registered", None)
-    fn.__dict__.pop("_dapr_alternate_name", None)
-    dapr_adapter.register(runtime)
-
-
 def start_worker(
     host: str,
     port: int | str,
@@ -94,7 +84,7 @@ def start_worker(
         logger_options=LoggerOptions(log_level=level, log_handler=_SDK_HANDLER),  # type: ignore[arg-type]
     )
     _drop_repeated_handlers()
-    _register_interpreter(runtime)
+    dapr_adapter.register(runtime)
     activities.register_with(runtime)
     runtime.start()  # type: ignore[no-untyped-call]
     return runtime

@@ -43,7 +43,7 @@ def test_task_chain_passes_results_along() -> None:
     out = drive(workflow(*(TaskNode(id=f"t{i}", activity="inc") for i in range(3))), 1, host=host)
     assert (out.status, out.value) == ("completed", 4)
     assert [c.name for c in out.commands] == ["inc", "inc", "inc"]
-    assert out.commands[0].input == {"dwf": 1, "input": 1, "attempt": 1, "node": "t0"}
+    assert out.commands[0].input == {"dwf": 1, "input": 1, "attempt": 1, "node": "t0", "workflow": "test"}
 
 
 def test_args_assign_and_output() -> None:
@@ -371,3 +371,23 @@ def test_replay_issues_the_same_commands(seed: int) -> None:
     assert first.commands == second.commands
     assert first.completions == second.completions
     assert first.value == second.value == [2, 3, 4, 5]
+
+
+def test_workflow_output_sees_top_level_variables() -> None:
+    graph = workflow(SetNode(id="a", value=Expr.literal(5), assign={"five": J("result")}), SetNode(id="b", value=Expr.literal(1)))
+    graph.output = J("{five: five, last: result}")
+    assert drive(graph).value == {"five": 5, "last": 1}
+
+
+def test_async_polls_keep_credentials_but_not_the_body() -> None:
+    answers = iter([
+        {"status": 202, "headers": {"Location": "/jobs/1", "Retry-After": "2"}, "body": None},
+        {"status": 200, "headers": {}, "body": {"done": True}},
+    ])
+    request = {"method": "POST", "url": "http://api.test/jobs", "body": {"big": 1}, "auth": {"bearer": "t"}, "timeout": 5}
+    node = TaskNode(id="h", activity="http", args=Expr.literal(request), poll_async=True)
+    out = drive(workflow(node), host=FakeHost({"http": lambda _: next(answers)}))
+    assert out.value["body"] == {"done": True}
+    poll = [c for c in out.commands if isinstance(c, CallActivity)][1].input["input"]
+    assert poll == {"method": "GET", "url": "http://api.test/jobs/1", "auth": {"bearer": "t"}, "timeout": 5}
+    assert [c.until - EPOCH for c in out.commands if isinstance(c, Sleep)] == [timedelta(seconds=2)]

@@ -123,4 +123,10 @@ def interpreter_workflow(ctx: wf.DaprWorkflowContext, payload: dict[str, Any]) -
 
 
 def register(runtime: wf.WorkflowRuntime) -> None:
-    runtime.register_workflow(interpreter_workflow, name=WORKFLOW_NAME)
+    """Registers the interpreter as ``dwf``. The SDK marks a function once it is registered
+    and refuses it in a second runtime, so each runtime gets its own wrapper."""
+
+    def dwf(ctx: wf.DaprWorkflowContext, payload: dict[str, Any]) -> Generator[Any, Any, Any]:
+        return (yield from interpreter_workflow(ctx, payload))
+
+    runtime.register_workflow(dwf, name=WORKFLOW_NAME)

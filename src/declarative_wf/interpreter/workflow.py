@@ -77,17 +77,18 @@ def run_workflow(rt: RunContext, payload: dict[str, Any]) -> Generator[Any, Any,
         data = rt.eval_optional(workflow.input, rt.input, {}, _root(workflow), rt.input) if workflow.input else rt.input
     body = run_block(rt, workflow.body, data, {}, top_level=True, resume=resume)
     if workflow.timeout_seconds is None:
-        data, _ = yield from body
+        data, variables = yield from body
     else:
-        data = yield from _with_deadline(rt, body, workflow.timeout_seconds, workflow)
-    return finish_workflow(rt, data)
+        data, variables = yield from _with_deadline(rt, body, workflow.timeout_seconds, workflow)
+    return finish_workflow(rt, data, variables)
 
 
-def finish_workflow(rt: RunContext, data: Any) -> Any:
+def finish_workflow(rt: RunContext, data: Any, variables: dict[str, Any] | None = None) -> Any:
+    """The workflow's output expression sees the final data and the top-level variables."""
     workflow = rt.workflow
     if workflow.output is None:
         return data
-    return rt.eval(workflow.output, data, {})
+    return rt.eval(workflow.output, data, variables or {})
 
 
 def _root(workflow: Workflow) -> Any:
@@ -96,8 +97,7 @@ def _root(workflow: Workflow) -> Any:
 
 def _with_deadline(rt: RunContext, body: Generator[Any, Any, Any], seconds: float, workflow: Workflow) -> Generator[Any, Any, Any]:
     def wrapped() -> Generator[Any, Any, Any]:
-        data, _ = yield from body
-        return data
+        return (yield from body)
 
     def alarm() -> Generator[Any, Any, None]:
         now = yield Now()

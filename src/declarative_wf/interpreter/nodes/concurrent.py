@@ -20,6 +20,7 @@ from ..runtime import RunContext, Step, error_object
 
 CHUNK_SIZE = 100
 CHUNKS_AT_ONCE = 4
+CHILDREN_PER_PARENT = 10
 #: Up to this many items run inline; beyond it, in child workflows of CHUNK_SIZE items. Inline
 #: is cheaper for moderate fan-outs; chunks keep every history bounded for large ones.
 INLINE_LIMIT = 256
@@ -191,7 +192,10 @@ def run_in_children(
     rt: RunContext, node: ForEachNode, items: list[Any], effective: Any, variables: dict[str, Any]
 ) -> Generator[Any, Any, list[tuple[bool, Any]]]:
     """Splits the items over child workflows of bounded history; each returns its outcomes."""
-    size = max(CHUNK_SIZE, math.ceil(len(items) / CHUNK_SIZE))
+    # A tree: at most CHILDREN_PER_PARENT chunks per level, re-split below, so no workflow
+    # replays more than a few child results (a flat split of 10,000 items made the parent
+    # replay 100 results per turn and doubled the time per item).
+    size = max(CHUNK_SIZE, math.ceil(len(items) / CHILDREN_PER_PARENT))
     chunks = [(start, items[start : start + size]) for start in range(0, len(items), size)]
     # A few chunks at a time keep the worker busy while each chunk's completions still arrive
     # in large batches (every batch replays the chunk's fibers once).

@@ -16,6 +16,7 @@ from ..runtime import RunContext, Step
 #: Seconds between polls of an asynchronous HTTP operation that sends no Retry-After.
 DEFAULT_POLL_SECONDS = 1.0
 MAX_POLLS = 10_000
+_NOT_CARRIED = frozenset({"method", "url", "body", "query", "form"})
 
 
 def timeout_error(node: ResultNode, seconds: float) -> WorkflowError:
@@ -43,7 +44,7 @@ def _with_timeout(
 
 def activity_envelope(arguments: Any, attempt: int, rt: RunContext, node: ResultNode) -> dict[str, Any]:
     """What our activity wrappers receive: the arguments plus the attempt number."""
-    return {"dwf": 1, "input": arguments, "attempt": attempt, "node": node.id}
+    return {"dwf": 1, "input": arguments, "attempt": attempt, "node": node.id, "workflow": rt.workflow.name}
 
 
 @runner("task")
@@ -77,9 +78,10 @@ def poll_until_done(rt: RunContext, node: TaskNode, request: Any, response: Any)
         now = yield Now()
         rt.count_step()
         yield Sleep(now + timedelta(seconds=wait))
-        poll = {"method": "GET", "url": url}
-        if isinstance(request, dict) and request.get("headers"):
-            poll["headers"] = request["headers"]
+        # Polls are GETs of the new location with the original request's credentials and
+        # options (headers, auth, timeout, ...), but not its body.
+        carried = {k: v for k, v in request.items() if k not in _NOT_CARRIED} if isinstance(request, dict) else {}
+        poll = {**carried, "method": "GET", "url": url}
         rt.count_step()
         response = yield CallActivity(node.activity, activity_envelope(poll, 1, rt, node))
     return response
