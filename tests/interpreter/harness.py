@@ -59,8 +59,8 @@ class FakeHost:
         self.tasks.append(task)
         return task
 
-    def when_any(self, tasks: list[FakeTask]) -> list[FakeTask]:
-        return tasks
+    def when_any(self, tasks: Any) -> list[FakeTask]:
+        return list(tasks)
 
     def finished_task(self, resumed_with: FakeTask) -> FakeTask:
         return resumed_with

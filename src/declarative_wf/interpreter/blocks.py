@@ -90,7 +90,16 @@ def run_block(
         if top_level:  # progress of the main path; branches would only overwrite each other
             yield SetStatus({"node": node.id, "label": node.label or node.id})
         rt.profile.enter(rt, node, data)
-        result = yield from run_node(rt, node, data, current)
+        run = RUNNERS.get(node.kind)
+        if run is None:
+            raise runtime_error(f"this interpreter cannot run {node.kind} nodes", node.source)
+        try:
+            result = yield from run(rt, node, data, current)
+        except WorkflowError as error:
+            located = rt.locate(error, node)
+            if located is error:
+                raise
+            raise located from None
         try:
             rt.profile.leave(rt, node, result.data)
         except WorkflowError as error:
@@ -103,19 +112,6 @@ def run_block(
             break
         node_id = result.jump if result.jump is not None else node.next
     return data, current
-
-
-def run_node(rt: RunContext, node: Node, data: Any, variables: dict[str, Any]) -> NodeGen:
-    run = RUNNERS.get(node.kind)
-    if run is None:
-        raise runtime_error(f"this interpreter cannot run {node.kind} nodes", node.source)
-    try:
-        return (yield from run(rt, node, data, variables))
-    except WorkflowError as error:
-        located = rt.locate(error, node)
-        if located is error:
-            raise
-        raise located from None
 
 
 def run_guarded(
@@ -135,7 +131,10 @@ def run_guarded(
         return attempt(effective, number, {**step, "attempt": number})
 
     try:
-        raw = yield from with_retries(rt, node, variables, once)
+        if node.retry:
+            raw = yield from with_retries(rt, node, variables, once)
+        else:  # one generator layer less on the hot path of every plain step
+            raw = yield from once(1)
     except WorkflowError as error:
         error = rt.locate(error, node)
         for rule in node.catch:

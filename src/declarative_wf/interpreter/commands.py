@@ -60,18 +60,38 @@ class Now:
     """The workflow's deterministic current time (the engine's, replayed identically)."""
 
 
+@dataclass(eq=False)
+class FiberGroup:
+    """Fibers whose results are collected as they finish (see :class:`Next`). The scheduler
+    keeps the group's bookkeeping here, so collecting n results costs O(n), not O(n²)."""
+
+    finished: list[Any] = field(default_factory=list)  # (handle, ok, value) not yet collected
+    running: int = 0
+    waiter: Any = None
+
+
 @dataclass(frozen=True)
 class Spawn:
     """Start a concurrent fiber; the result is its :class:`FiberHandle`."""
 
     body: Generator[Any, Any, Any]
     label: str = ""
+    group: FiberGroup | None = None
 
 
 @dataclass(eq=False)
 class FiberHandle:
     id: int
     label: str = ""
+
+
+@dataclass(frozen=True)
+class Next:
+    """Wait until at least one fiber of the group has finished; the result is the list of
+    ``(handle, ok, value_or_error)`` that finished since the last ``Next`` (empty when no
+    fiber of the group is running)."""
+
+    group: FiberGroup
 
 
 @dataclass(frozen=True)
@@ -106,7 +126,7 @@ class ContinueAsNew:
     payload: dict[str, Any]
 
 
-Command = DurableCommand | Race | Now | Spawn | Join | Cancel | SetStatus | ContinueAsNew
+Command = DurableCommand | Race | Now | Spawn | Join | Next | Cancel | SetStatus | ContinueAsNew
 
 
 # -- errors ----------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ with even after a newer version is submitted.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Generator
+from collections import deque
+from collections.abc import Callable, Generator, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -47,14 +48,49 @@ def as_failure(error: WorkflowError) -> WorkflowFailure:
     return cls(error.message)
 
 
+class _Mailbox(dt_task.Task[Any]):
+    """One long-lived "when any" over every task the workflow started.
+
+    ``wf.when_any`` builds a new composite over all pending tasks at every resume, which makes
+    a replay quadratic in the number of concurrent tasks. The mailbox is each task's parent
+    from the moment it starts; it is complete whenever a finished task waits to be collected,
+    and the SDK resumes the workflow with it once per finished task, in history order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._finished: deque[dt_task.Task[Any]] = deque()
+        self._result = self
+
+    def adopt(self, task: dt_task.Task[Any]) -> None:
+        if task.is_complete:
+            self.on_child_completed(task)
+        else:
+            task._parent = self  # type: ignore[assignment]  # the SDK's parent link
+
+    def on_child_completed(self, task: dt_task.Task[Any]) -> None:
+        self._finished.append(task)
+        self._is_complete = True
+
+    def take(self) -> dt_task.Task[Any]:
+        task = self._finished.popleft()
+        self._is_complete = bool(self._finished)
+        return task
+
+
 class DaprHost:
     """Maps interpreter commands onto a ``DaprWorkflowContext``."""
 
     def __init__(self, ctx: wf.DaprWorkflowContext) -> None:
         self.ctx = ctx
         self._status: str | None = None
+        self._mailbox = _Mailbox()
 
     def start(self, command: DurableCommand) -> dt_task.Task[Any]:
+        task = self._start(command)
+        self._mailbox.adopt(task)
+        return task
+
+    def _start(self, command: DurableCommand) -> dt_task.Task[Any]:
         if isinstance(command, CallActivity):
             return self.ctx.call_activity(command.name, input=command.input)
         if isinstance(command, Sleep):
@@ -73,11 +109,11 @@ class DaprHost:
             return self.ctx.call_child_workflow(WORKFLOW_NAME, input=payload, instance_id=command.instance_id)
         raise TypeError(f"not a durable command: {command!r}")
 
-    def when_any(self, tasks: list[dt_task.Task[Any]]) -> dt_task.Task[Any]:
-        return wf.when_any(tasks)
+    def when_any(self, tasks: Iterable[dt_task.Task[Any]]) -> dt_task.Task[Any]:
+        return self._mailbox  # every started task already reports to it
 
-    def finished_task(self, resumed_with: dt_task.Task[Any]) -> dt_task.Task[Any]:
-        return resumed_with  # a when_any task's result is the child that finished
+    def finished_task(self, resumed_with: Any) -> dt_task.Task[Any]:
+        return self._mailbox.take()
 
     def is_done(self, task: dt_task.Task[Any]) -> bool:
         return task.is_complete

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from .commands import (
-    CallActivity, CallChild, Cancel, ContinueAsNew, DurableCommand, FiberHandle, Join, Now, Race,
-    SetStatus, Sleep, Spawn, WaitEvent, WorkflowError, runtime_error,
+    CallActivity, CallChild, Cancel, ContinueAsNew, DurableCommand, FiberGroup, FiberHandle, Join, Next,
+    Now, Race, SetStatus, Sleep, Spawn, WaitEvent, WorkflowError, runtime_error,
 )
 
 _DURABLE = (CallActivity, CallChild, Sleep, WaitEvent)
@@ -30,7 +30,7 @@ class Host(Protocol[TaskT]):
 
     def start(self, command: DurableCommand) -> TaskT: ...
 
-    def when_any(self, tasks: list[TaskT]) -> Any:
+    def when_any(self, tasks: Iterable[TaskT]) -> Any:
         """Something the driver can yield that resumes once one of ``tasks`` has finished."""
 
     def finished_task(self, resumed_with: Any) -> TaskT:
@@ -62,6 +62,7 @@ class _Fiber:
     ok: bool = True
     value: Any = None
     join: Join | None = None  # what it waits for, when blocked on other fibers
+    group: FiberGroup | None = None
 
 
 @dataclass(eq=False)
@@ -87,6 +88,13 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
 
     def finish(fiber: _Fiber, ok: bool, value: Any) -> None:
         fiber.finished, fiber.ok, fiber.value = True, ok, value
+        group = fiber.group
+        if group is not None:
+            group.running -= 1
+            group.finished.append((fiber.handle, ok, value))
+            if group.waiter is not None:
+                waiter, group.waiter = group.waiter, None
+                ready.append((waiter, True, collect(group)))
         for other in joiners.pop(fiber.handle.id, ()):
             # Entries may be stale (the joiner woke up for another fiber and moved on).
             if other.join is not None and fiber.handle in other.join.handles:
@@ -103,6 +111,10 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
         fiber.join = None
         ready.append((fiber, True, [(f.handle, f.ok, f.value) for f in done]))
 
+    def collect(group: FiberGroup) -> list[Any]:
+        finished, group.finished = group.finished, []
+        return finished
+
     def cancel(fiber: _Fiber) -> None:
         for child in fiber.children:
             cancel(child)
@@ -114,6 +126,8 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
             fiber.join = None
             fiber.body.close()
             fiber.finished, fiber.ok, fiber.value = True, False, runtime_error("cancelled")
+            if fiber.group is not None:
+                fiber.group.running -= 1
 
     def block_on(fiber: _Fiber, commands: tuple[DurableCommand, ...], race: bool) -> None:
         tasks = [host.start(command) for command in commands]
@@ -130,7 +144,9 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
         elif isinstance(command, Now):
             ready.append((fiber, True, host.now()))
         elif isinstance(command, Spawn):
-            child = _Fiber(FiberHandle(next(ids), command.label), command.body, fiber)
+            child = _Fiber(FiberHandle(next(ids), command.label), command.body, fiber, group=command.group)
+            if command.group is not None:
+                command.group.running += 1
             fibers[child.handle.id] = child
             fiber.children.append(child)
             ready.append((child, True, None))
@@ -140,6 +156,11 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
             for target in command.handles:
                 joiners.setdefault(target.id, []).append(fiber)
             wake_if_joined(fiber)
+        elif isinstance(command, Next):
+            if command.group.finished or command.group.running == 0:
+                ready.append((fiber, True, collect(command.group)))
+            else:
+                command.group.waiter = fiber
         elif isinstance(command, Cancel):
             for target in command.handles:
                 cancel(fibers[target.id])
@@ -174,10 +195,9 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
                 raise root.value
         if not waiting:
             raise runtime_error("every branch is blocked on another: the workflow cannot make progress")
-        pending = [tasks_by_key[key] for key in waiting]
-        # The engine resumes us once per finished task, with that task: handling only it keeps
-        # a replay linear in the number of tasks.
-        task = host.finished_task((yield host.when_any(pending)))
+        # The engine resumes us once per finished task: handling only that one keeps a replay
+        # linear in the number of tasks.
+        task = host.finished_task((yield host.when_any(tasks_by_key.values())))
         waiter = waiting.get(id(task))
         if waiter is None or not host.is_done(task):
             continue

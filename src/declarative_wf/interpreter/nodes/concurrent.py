@@ -15,7 +15,7 @@ from typing import Any
 from declarative_wf.ir import Block, ForEachNode, ParallelNode
 
 from ..blocks import NodeGen, run_block, run_guarded, runner
-from ..commands import CallChild, Cancel, FiberHandle, Join, Spawn, WorkflowError, runtime_error
+from ..commands import CallChild, Cancel, FiberGroup, FiberHandle, Next, Spawn, WorkflowError, runtime_error
 from ..runtime import RunContext, Step, error_object
 
 CHUNK_SIZE = 100
@@ -36,48 +36,48 @@ def _branch(rt: RunContext, block: Block, data: Any, variables: dict[str, Any]) 
 def run_parallel(rt: RunContext, node: ParallelNode, data: Any, variables: dict[str, Any]) -> NodeGen:
     def attempt(effective: Any, number: int, step: Step) -> Generator[Any, Any, Any]:
         branch_input = rt.eval_optional(node.args, effective, variables, node, effective, step)
+        group = FiberGroup()
         handles: list[FiberHandle] = []
         for index, branch in enumerate(node.branches):
-            handles.append((yield Spawn(_branch(rt, branch, branch_input, variables), f"{node.id}[{index}]")))
+            body = _branch(rt, branch, branch_input, variables)
+            handles.append((yield Spawn(body, f"{node.id}[{index}]", group)))
         if node.mode == "any":
-            return (yield from _first_success(handles))
-        outcomes = yield from _gather(handles, tolerated=0)
+            return (yield from _first_success(group, handles))
+        outcomes = yield from _gather(group, handles, tolerated=0)
         return [value for _, value in outcomes]
 
     return (yield from run_guarded(rt, node, data, variables, attempt))
 
 
-def _first_success(handles: list[FiberHandle]) -> Generator[Any, Any, Any]:
-    running = list(handles)
+def _first_success(group: FiberGroup, handles: list[FiberHandle]) -> Generator[Any, Any, Any]:
+    running = {handle.id: handle for handle in handles}
     first_error: WorkflowError | None = None
     while running:
-        finished = yield Join(tuple(running), "any")
-        for handle, ok, value in finished:
-            running.remove(handle)
+        for handle, ok, value in (yield Next(group)):
+            del running[handle.id]
             if ok:
-                yield Cancel(tuple(running))
+                yield Cancel(tuple(running.values()))
                 return value
             first_error = first_error or value
     assert first_error is not None
     raise first_error
 
 
-def _gather(handles: list[FiberHandle], tolerated: int | None) -> Generator[Any, Any, list[tuple[bool, Any]]]:
+def _gather(group: FiberGroup, handles: list[FiberHandle], tolerated: int | None) -> Generator[Any, Any, list[tuple[bool, Any]]]:
     """Waits for every fiber; more than ``tolerated`` failures (None: any number) cancels the
     rest and raises the failure that crossed the line."""
     position = {handle.id: index for index, handle in enumerate(handles)}
     outcomes: list[tuple[bool, Any]] = [(True, None)] * len(handles)
-    running = list(handles)
+    running = {handle.id: handle for handle in handles}
     failures = 0
     while running:
-        finished = yield Join(tuple(running), "any")
-        for handle, ok, value in finished:
-            running.remove(handle)
+        for handle, ok, value in (yield Next(group)):
+            del running[handle.id]
             outcomes[position[handle.id]] = (ok, value)
             if not ok:
                 failures += 1
                 if tolerated is not None and failures > tolerated:
-                    yield Cancel(tuple(running))
+                    yield Cancel(tuple(running.values()))
                     raise value
     return outcomes
 
@@ -150,17 +150,17 @@ def run_items(
     limit = node.max_concurrency or len(items) or 1
     tolerated = _allowed_failures(node, len(items)) if fail_fast else None
     outcomes: list[tuple[bool, Any]] = [(True, None)] * len(items)
+    group = FiberGroup()
     running: dict[int, tuple[FiberHandle, int]] = {}
     failures = 0
     next_index = 0
     while next_index < len(items) or running:
         while next_index < len(items) and len(running) < limit:
             body = _item_body(rt, node, items[next_index], offset + next_index, effective, variables)
-            handle = yield Spawn(body, f"{node.id}[{offset + next_index}]")
+            handle = yield Spawn(body, f"{node.id}[{offset + next_index}]", group)
             running[handle.id] = (handle, next_index)
             next_index += 1
-        finished = yield Join(tuple(handle for handle, _ in running.values()), "any")
-        for handle, ok, value in finished:
+        for handle, ok, value in (yield Next(group)):
             _, index = running.pop(handle.id)
             outcomes[index] = (ok, value)
             failures += not ok
@@ -205,6 +205,7 @@ def run_in_children(
     outcomes: list[tuple[bool, Any]] = []
     running: dict[int, tuple[FiberHandle, int]] = {}
     by_chunk: dict[int, list[tuple[bool, Any]]] = {}
+    group = FiberGroup()
     next_chunk = 0
     while next_chunk < len(chunks) or running:
         while next_chunk < len(chunks) and len(running) < limit:
@@ -222,11 +223,10 @@ def run_in_children(
             if rt.workflow.options.get("chunks_read_execution_input"):
                 payload["input"] = rt.input  # expressions of the body read the execution's input
             rt.count_step()
-            handle = yield Spawn(_call_child(payload, rt.next_child_id(node)), f"{node.id}@{start}")
+            handle = yield Spawn(_call_child(payload, rt.next_child_id(node)), f"{node.id}@{start}", group)
             running[handle.id] = (handle, next_chunk)
             next_chunk += 1
-        finished = yield Join(tuple(handle for handle, _ in running.values()), "any")
-        for handle, ok, value in finished:
+        for handle, ok, value in (yield Next(group)):
             _, chunk_index = running.pop(handle.id)
             if not ok:
                 raise value
