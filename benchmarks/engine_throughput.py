@@ -299,7 +299,7 @@ def backend_process(backend: str) -> Iterator[str]:
         command = backend_command(backend, Path(tmp))
         log_path = Path(tmp) / "stderr.log"  # a file, not a pipe: a chatty backend must not block
         with open(log_path, "w") as log:
-            child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
+            child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, preexec_fn=_pinned(BACKEND_CPU))
         watchdog = threading.Timer(START_TIMEOUT_S, child.kill)
         watchdog.start()
         line = child.stdout.readline() if child.stdout else ""
@@ -324,6 +324,19 @@ def backend_process(backend: str) -> Iterator[str]:
                 raise BenchmarkError(f"{backend} backend exited {child.returncode} on SIGTERM:\n{output}")
 
 
+# With --pin the backend runs on one CPU and the driver on another, for both backends alike.
+# The drivers are GIL-bound Python with several threads: spread over both cores they contend
+# with each other and with the backend, and results vary much more.
+PIN = False
+DRIVER_CPU, BACKEND_CPU = 0, 1
+
+
+def _pinned(cpu: int) -> Any:
+    if not PIN or len(os.sched_getaffinity(0)) < 2:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
 def measure(backend: str, shape: Shape, sizes: Sizes) -> float:
     """Seconds for one run of ``shape``: a fresh backend process and a fresh driver process."""
     with backend_process(backend) as address:
@@ -331,7 +344,8 @@ def measure(backend: str, shape: Shape, sizes: Sizes) -> float:
                    "--address", address, "--sizes", json.dumps(asdict(sizes))]
         try:
             timeout = sizes.wait_timeout_s + 60
-            done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout)
+            done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout,
+                                  preexec_fn=_pinned(DRIVER_CPU))
         except subprocess.TimeoutExpired:
             raise BenchmarkError(f"{shape.name} on {backend}: the driver did not finish in time") from None
         if done.returncode != 0:
@@ -388,8 +402,7 @@ def print_table(summary: dict[str, Any]) -> None:
         ours, ref, unit = row["ours"], row["reference"], row["unit"]
         print(f"{row['shape']:8} {row['size']:20} {ours['median_s']:8.3f} {ours['rate']:7.1f} {unit:>8}"
               f" {ref['median_s']:8.3f} {ref['rate']:7.1f} {unit:>8} {row['speed_ours_vs_reference']:7.2f}x")
-    print(f"median of {summary['sizes']['repeat']} run(s); speed = our throughput / the reference throughput (above 1: ours is faster)"
-          " (above 1: ours is slower)")
+    print(f"median of {summary['sizes']['repeat']} run(s); speed = our throughput / the reference throughput (above 1: ours is faster)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -397,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, help="runs per measurement; the median is shown (default 3)")
     parser.add_argument("--quick", action="store_true", help="small sizes and 1 repeat: a smoke run")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of the table")
+    parser.add_argument("--pin", action="store_true", help="run each backend on CPU 1 and each driver on CPU 0")
     parser.add_argument("--serve-reference", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--drive", choices=BACKENDS, help=argparse.SUPPRESS)
     parser.add_argument("--shape", help=argparse.SUPPRESS)
@@ -408,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
             return serve_reference()
         if args.drive:
             return drive(args.drive, args.shape, args.address, Sizes(**json.loads(args.sizes)))
+        global PIN
+        PIN = args.pin
         sizes = QUICK if args.quick else Sizes()
         if args.repeat is not None:
             if args.repeat < 1:
