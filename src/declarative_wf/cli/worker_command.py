@@ -1,0 +1,116 @@
+"""``dwf worker``: only the interpreter and activities, against an existing sidecar.
+
+The same topology as an app beside ``daprd``: ``--dapr-grpc-endpoint`` is the sidecar
+(``daprd``, or ``dwf engine``, or the ``engine=`` address ``dwf serve`` prints). Instances
+started through ``dwf serve`` carry their graph, so the worker needs no definitions for them;
+``--definitions DIR`` / ``--registry-db FILE`` serve starts *by name* that arrive without a graph
+(Dapr's own HTTP API on daprd) and child workflows that name a definition.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "worker",
+        help="run interpreter workers and activities against an existing Dapr sidecar (daprd or dwf engine)",
+        description=(
+            "Connect to a workflow sidecar and run every definition's instances there. Prints "
+            "'dwf worker ready: ...' once connected; stops on SIGTERM or SIGINT."
+        ),
+    )
+    parser.add_argument(
+        "--dapr-grpc-endpoint", metavar="HOST:PORT", default=_default_endpoint(),
+        help="the sidecar's gRPC address (default $DAPR_GRPC_ENDPOINT, else 127.0.0.1:$DAPR_GRPC_PORT as `dapr run` sets it)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--activities", metavar="MODULE", action="append", default=[],
+        help="import MODULE (dotted name or .py file) and register its functions as activities; repeatable",
+    )  # fmt: skip
+    parser.add_argument("--definitions", metavar="DIR", help="definitions for starts by name (files of DIR)")
+    parser.add_argument("--registry-db", metavar="FILE", help="definitions for starts by name: a server's DB.definitions.sqlite")
+    parser.add_argument("--workers", type=int, default=1, help="workers in this process (default 1)")
+    parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
+    parser.set_defaults(run=run)
+
+
+def _default_endpoint() -> str | None:
+    if os.environ.get("DAPR_GRPC_ENDPOINT"):
+        return os.environ["DAPR_GRPC_ENDPOINT"]
+    port = os.environ.get("DAPR_GRPC_PORT")
+    return f"127.0.0.1:{port}" if port else None
+
+
+def _usage(message: str) -> int:
+    print(f"dwf worker: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def run(args: argparse.Namespace) -> int:
+    endpoint = (args.dapr_grpc_endpoint or "").removeprefix("http://").removeprefix("dns:")
+    host, _, port = endpoint.rpartition(":")
+    if not host or not port.isdigit():
+        return _usage("--dapr-grpc-endpoint HOST:PORT is required (or set DAPR_GRPC_ENDPOINT)")
+    if args.definitions and args.registry_db:
+        return _usage("give --definitions or --registry-db, not both")
+    if args.workers < 1:
+        return _usage("--workers must be at least 1")
+    level = args.log_level.upper()
+    if not isinstance(logging.getLevelName(level), int):
+        return _usage(f"--log-level {args.log_level!r} is not DEBUG, INFO, WARNING or ERROR")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from declarative_wf.activities import Registry, RegistryError
+    from declarative_wf.api.registry import DefinitionRegistry
+    from declarative_wf.api.server import DefinitionsDirError, load_definitions_dir
+    from declarative_wf.api.workers import registry_resolver, start_definitions_worker
+    from declarative_wf.diagnostics import render
+
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    activities = Registry()
+    try:
+        for module in args.activities:
+            activities.import_module(module)
+    except RegistryError as error:
+        return _usage(str(error))
+    if args.registry_db:
+        if not Path(args.registry_db).is_file():
+            return _usage(f"--registry-db {args.registry_db}: no such file")
+        registry = DefinitionRegistry(args.registry_db)
+    else:
+        registry = DefinitionRegistry(None)
+        if args.definitions:
+            try:
+                load_definitions_dir(registry, Path(args.definitions))
+            except DefinitionsDirError as error:
+                print(render(error.diagnostics, None, color=False), file=sys.stderr)
+                return _usage(f"the definitions in {args.definitions} are invalid")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    token = os.environ.get("DAPR_API_TOKEN") or None
+    resolve = registry_resolver(registry)
+    runtimes = []
+    try:
+        for _ in range(args.workers):
+            runtimes.append(start_definitions_worker(host, int(port), activities, resolve, log_level=level, api_token=token))
+        print(f"dwf worker ready: sidecar={host}:{port} workers={args.workers} activities={len(activities.names())}", flush=True)
+        stop.wait()
+    finally:
+        for runtime in runtimes:
+            runtime.shutdown()  # type: ignore[no-untyped-call]
+        registry.close()
+    return EXIT_OK
