@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 
 from . import events as ev
 from .events import AlreadyExists
-from .protocol import TERMINAL_STATUSES, Status, micros_to_timestamp, pb, string_value, timestamp_to_micros
+from .protocol import (
+    TERMINAL_STATUSES, Status, micros_to_timestamp, pb, status_name, string_value, timestamp_to_micros,
+)
 from .store import InboxRow, InstanceRow, Store
 
 
@@ -86,7 +88,7 @@ def start_instance(uow: UnitOfWork, request: StartRequest) -> InstanceRow:
         if request.enforce_unique or existing.status not in TERMINAL_STATUSES:
             raise AlreadyExists(
                 f"an active workflow with ID '{request.instance_id}' already exists "
-                f"(status {_status(existing.status)}); wait for it to finish, terminate it, "
+                f"(status {status_name(existing.status)}); wait for it to finish, terminate it, "
                 f"or start with another instance ID"
                 if existing.status not in TERMINAL_STATUSES
                 else f"a workflow with ID '{request.instance_id}' already exists and unique IDs were requested"
@@ -503,10 +505,6 @@ def _continue_as_new(
         uow.send(instance.instance_id, pb.HistoryEvent.FromString(row.event))
 
 
-def _status(status: int) -> str:
-    from .protocol import status_name
-
-    return status_name(status)
 
 
 def payload_sizes(response: pb.WorkflowResponse) -> Iterable[tuple[str, int]]:

@@ -31,7 +31,7 @@ from declarative_wf.ir import Expr
 from . import jsonata_eval
 from .asl_intrinsics import IntrinsicSyntaxError, parse_intrinsic
 from .asl_intrinsics import evaluate as evaluate_intrinsic
-from .asl_paths import AslRuntimeError, PathNotFound, PathSyntaxError, compile_path, json_text, resolve_path
+from .asl_paths import AslRuntimeError, PathNotFound, PathSyntaxError, compile_path, json_text, json_type, resolve_path
 from .evaluate import ExpressionError, Scope, register_language
 
 __all__ = [
@@ -74,20 +74,6 @@ def jsonata_source(value: str) -> str:
 def _shown(value: Any) -> str:
     """A value as AWS quotes it after ``==`` in causes: strings raw, the rest as JSON."""
     return value if isinstance(value, str) else json_text(value)
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, Mapping):
-        return "object"
-    return "array"
 
 
 #: RFC 3339 as ASL accepts it: upper-case ``T``, and ``Z`` or a numeric offset.
@@ -292,7 +278,7 @@ class _Eval:
         raw = spec.get("value")
         if not is_jsonata_template(raw):
             return value
-        actual = _json_type(value)
+        actual = json_type(value)
         if actual == expected:
             return value
         text = jsonata_source(str(raw))
@@ -413,7 +399,7 @@ def _op_condition(ev: _Eval, spec: Mapping[str, Any]) -> Any:
         raise AslEvalError(
             QUERY_EVALUATION_ERROR,
             f"The JSONata expression '{text}' specified for the field 'Condition' returned an unexpected result "
-            f"type. Expected 'boolean', but was '{_json_type(value)}' for value: {json_text(value)}",
+            f"type. Expected 'boolean', but was '{json_type(value)}' for value: {json_text(value)}",
         )
     return value
 

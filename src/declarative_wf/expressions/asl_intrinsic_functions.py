@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .asl_paths import java_double_text, json_text
+from .asl_paths import java_double_text, json_text, json_type
 
 __all__ = [
     "FUNCTIONS",
@@ -424,19 +424,7 @@ def describe(value: Any) -> str:
         return type(value).__name__
     if len(shown) > 80:
         shown = shown[:77] + "..."
-    return f"{_json_type(value)} {shown}"
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, Mapping):
-        return "object"
-    return "array"
+    return f"{json_type(value)} {shown}"
 
 
 class JavaRandom:

@@ -393,3 +393,18 @@ def java_double_text(value: float) -> str:
         return f"{prefix}{whole}.{fraction or '0'}"
     mantissa = digits[0] + "." + (digits[1:] or "0")
     return f"{prefix}{mantissa}E{point - 1}"
+
+
+def json_type(value: Any) -> str:
+    """The JSON type name of a value, as AWS names it in error causes."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "object"
+    return "array"
