@@ -75,6 +75,7 @@ _LANGUAGES: dict[str, Evaluator] = {}
 _PROVIDERS: dict[str, str] = {
     "jsonpath": "declarative_wf.expressions.asl_eval",
     "jsonata": "declarative_wf.expressions.asl_eval",
+    "jq": "declarative_wf.expressions.jq_eval",
 }
 
 
