@@ -85,7 +85,7 @@ def start_worker(
     )
     _drop_repeated_handlers()
     dapr_adapter.register(runtime)
-    activities.register_with(runtime)
+    activities.register_with(runtime, engine_address=f"{host}:{port}")
     runtime.start()  # type: ignore[no-untyped-call]
     return runtime
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .registry import (
     BUILTIN_NAMES,
+    ActivityCancelled,
     ActivityContext,
     ActivityImportError,
     DuplicateActivityError,
@@ -29,6 +30,7 @@ def builtin_registry() -> Registry:
 
 __all__ = [
     "BUILTIN_NAMES",
+    "ActivityCancelled",
     "ActivityContext",
     "ActivityImportError",
     "DuplicateActivityError",

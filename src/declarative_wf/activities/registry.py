@@ -28,11 +28,18 @@ import inspect
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
 import dapr.ext.workflow as wf
+
+from .heartbeat import ActivityCancelled, EngineLink, Heartbeater, step_key
+
+__all__ = [
+    "BUILTIN_NAMES", "ActivityCancelled", "ActivityContext", "ActivityImportError", "DuplicateActivityError",
+    "Registry", "RegistryError", "activity", "default_registry",
+]  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,6 +82,24 @@ class ActivityContext:
     workflow: str | None = None
     #: Dapr's execution id of the call (stable across the SDK's own retries).
     task_execution_id: str = ""
+    #: ``host:port`` of the engine the worker is connected to (None outside a worker), for
+    #: built-in activities that talk to it.
+    engine_address: str | None = None
+    _heartbeater: Heartbeater | None = field(default=None, repr=False, compare=False)
+
+    def heartbeat(self, details: Any = None) -> None:
+        """Tell the engine this activity is alive, with optional JSON ``details`` of its progress
+        (kept for the next attempt of the same step, see :meth:`last_heartbeat_details`).
+        Raises :class:`ActivityCancelled` once the workflow instance no longer runs (it was
+        terminated, finished or purged): let it propagate, or clean up and re-raise. Cheap to
+        call often: at most two calls a second reach the engine."""
+        if self._heartbeater is not None:
+            self._heartbeater.beat(details)
+
+    def last_heartbeat_details(self) -> Any:
+        """The details of the last heartbeat of this step by an earlier attempt (None if there
+        was none): where a retried activity should resume."""
+        return None if self._heartbeater is None else self._heartbeater.last_details()
 
 
 @dataclass(frozen=True)
@@ -168,12 +193,15 @@ def to_json_value(name: str, value: Any) -> Any:
     return json.loads(text)
 
 
-def _call_args(spec: RegisteredActivity, ctx: wf.WorkflowActivityContext, envelope: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def _call_args(
+    spec: RegisteredActivity, ctx: wf.WorkflowActivityContext, envelope: Any, link: EngineLink | None
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     value, attempt, node, workflow = unwrap(envelope)
     args = (value,) if spec.takes_input else ()
     if not spec.wants_context:
         return args, {}
     inner = ctx.get_inner_context()
+    step = step_key(node, spec.name, value)
     context = ActivityContext(
         instance_id=ctx.workflow_id,
         activity=spec.name,
@@ -182,27 +210,44 @@ def _call_args(spec: RegisteredActivity, ctx: wf.WorkflowActivityContext, envelo
         node=node,
         workflow=workflow,
         task_execution_id=getattr(inner, "task_execution_id", "") or "",
+        engine_address=None if link is None else link.address,
+        _heartbeater=Heartbeater(link, ctx.workflow_id, step),
     )
     return args, {"context": context}
 
 
-def dapr_activity(spec: RegisteredActivity) -> Callable[[wf.WorkflowActivityContext, Any], Any]:
-    """A new function with the Dapr activity signature that calls ``spec.fn``.
+def _flush_heartbeat(kwargs: dict[str, Any]) -> None:
+    context = kwargs.get("context")
+    if isinstance(context, ActivityContext) and context._heartbeater is not None:
+        context._heartbeater.flush()
+
+
+def dapr_activity(spec: RegisteredActivity, link: EngineLink | None = None) -> Callable[[wf.WorkflowActivityContext, Any], Any]:
+    """A new function with the Dapr activity signature that calls ``spec.fn``; ``link`` is
+    the worker's connection for heartbeats.
 
     A fresh function object every time: the SDK marks the functions it registers and refuses
     to register one twice, and every worker needs its own."""
     if spec.is_async:
 
         async def run_async(ctx: wf.WorkflowActivityContext, envelope: Any = None) -> Any:
-            args, kwargs = _call_args(spec, ctx, envelope)
-            return to_json_value(spec.name, await spec.fn(*args, **kwargs))
+            args, kwargs = _call_args(spec, ctx, envelope, link)
+            try:
+                return to_json_value(spec.name, await spec.fn(*args, **kwargs))
+            except BaseException:
+                _flush_heartbeat(kwargs)
+                raise
 
         run_async.__name__ = run_async.__qualname__ = spec.name
         return run_async
 
     def run(ctx: wf.WorkflowActivityContext, envelope: Any = None) -> Any:
-        args, kwargs = _call_args(spec, ctx, envelope)
-        return to_json_value(spec.name, spec.fn(*args, **kwargs))
+        args, kwargs = _call_args(spec, ctx, envelope, link)
+        try:
+            return to_json_value(spec.name, spec.fn(*args, **kwargs))
+        except BaseException:
+            _flush_heartbeat(kwargs)
+            raise
 
     run.__name__ = run.__qualname__ = spec.name
     return run
@@ -280,9 +325,12 @@ class Registry:
     def names(self) -> list[str]:
         return sorted(self._activities)
 
-    def register_with(self, runtime: wf.WorkflowRuntime) -> None:
+    def register_with(self, runtime: wf.WorkflowRuntime, engine_address: str | None = None) -> None:
+        """Registers every activity with ``runtime``; ``engine_address`` (``host:port``) lets
+        their contexts heartbeat to the engine."""
+        link = None if engine_address is None else EngineLink(engine_address)
         for spec in self._activities.values():
-            runtime.register_activity(dapr_activity(spec), name=spec.name)
+            runtime.register_activity(dapr_activity(spec, link), name=spec.name)
 
     def __contains__(self, name: object) -> bool:
         return name in self._activities

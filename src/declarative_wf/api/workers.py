@@ -113,7 +113,7 @@ def start_definitions_worker(
     runtime = wf.WorkflowRuntime(host=host, port=str(port), logger_options=options)
     base._drop_repeated_handlers()
     dapr_adapter.register(runtime)
-    combined.register_with(runtime)
+    combined.register_with(runtime, engine_address=f"{host}:{port}")
     install_fallback(runtime, resolve, options)
     dapr_adapter.set_definition_resolver(resolve)
     runtime.start()  # type: ignore[no-untyped-call]

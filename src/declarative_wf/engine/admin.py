@@ -93,3 +93,16 @@ class EngineAdminClient:
 
     def stats(self) -> dict[str, Any]:
         return self._call("Stats", {})
+
+    def heartbeat(self, instance_id: str, step: str, details: Any = None) -> bool:
+        """Records a heartbeat of an activity step; False when the instance no longer runs
+        (terminated, finished or purged), so the activity should stop."""
+        answer = self._call("Heartbeat", {"instance_id": instance_id, "step": step, "details": details})
+        return not answer.get("cancelled", False)
+
+    def last_heartbeat(self, instance_id: str, step: str) -> tuple[Any, int] | None:
+        """``(details, microseconds since the epoch)`` of the step's last heartbeat, or None."""
+        answer = self._call("LastHeartbeat", {"instance_id": instance_id, "step": step})
+        if "at_micros" not in answer:
+            return None
+        return answer.get("details"), int(answer["at_micros"])

@@ -24,6 +24,7 @@ from .protocol import (
     TERMINAL_STATUSES,
     Status,
     micros_to_timestamp,
+    now_micros,
     pb,
     pb_grpc,
     status_from_name,
@@ -362,6 +363,29 @@ def admin_handler(backend: Backend) -> grpc.GenericRpcHandler:
             "by_status": {status_name(key): value for key, value in numbers.by_status.items()},
         }
 
+    async def heartbeat(request: Any, context: grpc.aio.ServicerContext) -> dict[str, Any]:
+        instance_id, step = await _heartbeat_key(request, context)
+        details = request.get("details")
+        instance = backend.get_instance(instance_id)
+        if instance is None:
+            return {"status": None, "cancelled": True}
+        if instance.status in TERMINAL_STATUSES:
+            return {"status": status_name(instance.status), "cancelled": True}
+        text = None if details is None else json.dumps(details)
+        if text is not None and len(text) > backend.options.max_payload_bytes:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "heartbeat details are larger than the payload limit")
+        with backend.store.transaction():
+            backend.store.save_heartbeat(instance_id, step, text, now_micros())
+        return {"status": status_name(instance.status), "cancelled": False}
+
+    async def last_heartbeat(request: Any, context: grpc.aio.ServicerContext) -> dict[str, Any]:
+        instance_id, step = await _heartbeat_key(request, context)
+        found = backend.store.last_heartbeat(instance_id, step)
+        if found is None:
+            return {}
+        details, at = found
+        return {"details": None if details is None else json.loads(details), "at_micros": at}
+
     def unary(fn: Callable[[dict[str, Any], grpc.aio.ServicerContext], Awaitable[dict[str, Any]]]) -> grpc.RpcMethodHandler:
         return grpc.unary_unary_rpc_method_handler(
             fn,
@@ -370,5 +394,18 @@ def admin_handler(backend: Backend) -> grpc.GenericRpcHandler:
         )
 
     return grpc.method_handlers_generic_handler(
-        ADMIN_SERVICE, {"ListInstances": unary(list_instances), "Stats": unary(stats)}
+        ADMIN_SERVICE,
+        {
+            "ListInstances": unary(list_instances),
+            "Stats": unary(stats),
+            "Heartbeat": unary(heartbeat),
+            "LastHeartbeat": unary(last_heartbeat),
+        },
     )
+
+
+async def _heartbeat_key(request: Any, context: grpc.aio.ServicerContext) -> tuple[str, str]:
+    if not isinstance(request, dict) or not isinstance(request.get("instance_id"), str) or not isinstance(request.get("step"), str):
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a heartbeat needs 'instance_id' and 'step' strings")
+        raise AssertionError("unreachable")
+    return request["instance_id"], request["step"]

@@ -82,6 +82,16 @@ CREATE TABLE IF NOT EXISTS activities (
     request      BLOB NOT NULL              -- ActivityRequest
 );
 CREATE INDEX IF NOT EXISTS activities_by_instance ON activities (instance_id);
+
+-- The last heartbeat of each running activity step (ActivityContext.heartbeat): its details
+-- outlive the attempt, so a retry can resume from them.
+CREATE TABLE IF NOT EXISTS heartbeats (
+    instance_id TEXT NOT NULL,
+    step        TEXT NOT NULL,
+    details     TEXT,                       -- JSON
+    at          INTEGER NOT NULL,
+    PRIMARY KEY (instance_id, step)
+) WITHOUT ROWID;
 """
 
 _INSTANCE_COLUMNS = (
@@ -292,9 +302,24 @@ class Store:
 
     def delete_instance(self, instance_id: str) -> None:
         """Removes everything stored for the instance."""
-        for table in ("history", "inbox", "activities", "instances"):
+        for table in ("history", "inbox", "activities", "heartbeats", "instances"):
             self._db.execute(f"DELETE FROM {table} WHERE instance_id = ?", (instance_id,))
         self._remember(instance_id, None)
+
+    # -- heartbeats ------------------------------------------------------------------------
+
+    def save_heartbeat(self, instance_id: str, step: str, details: str | None, at: int) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO heartbeats (instance_id, step, details, at) VALUES (?, ?, ?, ?)",
+            (instance_id, step, details, at),
+        )
+
+    def last_heartbeat(self, instance_id: str, step: str) -> tuple[str | None, int] | None:
+        """``(details JSON, microseconds)`` of the step's last heartbeat; None if it has none."""
+        row = self._db.execute(
+            "SELECT details, at FROM heartbeats WHERE instance_id = ? AND step = ?", (instance_id, step)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
 
     # -- history ---------------------------------------------------------------------------
 
