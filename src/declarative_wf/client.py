@@ -15,6 +15,7 @@ from typing import Any
 
 import dapr.ext.workflow as wf
 
+from . import task_tokens
 from .engine.admin import EngineAdminClient, InstancePage
 from .interpreter.dapr_adapter import WORKFLOW_NAME
 from .interpreter.workflow import make_payload
@@ -54,9 +55,12 @@ class WorkflowClient:
         self.address = address
         self._client = wf.DaprWorkflowClient(host=host, port=port)
         self._formats: dict[str, str] = {}
+        self._sidecar: Any = None
 
     def close(self) -> None:
         self._client.close()
+        if self._sidecar is not None:
+            self._sidecar.close()
 
     def __enter__(self) -> WorkflowClient:
         return self
@@ -89,6 +93,34 @@ class WorkflowClient:
 
     def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
         self._client.raise_workflow_event(instance_id, name, data=data)
+
+    # -- task token callbacks (ASL's SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat) ----------
+
+    def send_task_success(self, task_token: str, output: Any = None) -> None:
+        """Completes the task waiting with ``task_token`` (its ``$$.Task.Token``): ``output``
+        becomes the task's result. A ``str`` is JSON text, as AWS's SendTaskSuccess takes it
+        (``'"done"'`` for the string ``done``); anything else is the JSON value. Raises
+        :class:`~declarative_wf.task_tokens.TaskTokenError` (``code`` ``InvalidToken``,
+        ``TaskDoesNotExist``, ``TaskTimedOut``, ``InvalidOutput``) when it cannot be delivered."""
+        value = task_tokens.parse_output(output) if isinstance(output, (str, bytes)) else output
+        self._deliver(task_token, task_tokens.success_event(value))
+
+    def send_task_failure(self, task_token: str, error: str | None = None, cause: str | None = None) -> None:
+        """Fails the task waiting with ``task_token`` with ``error`` and ``cause`` (a Catch
+        with that error name handles it)."""
+        self._deliver(task_token, task_tokens.failure_event(error, cause))
+
+    def send_task_heartbeat(self, task_token: str) -> None:
+        """Tells the task waiting with ``task_token`` that its worker is alive: its
+        HeartbeatSeconds timer starts again."""
+        self._deliver(task_token, task_tokens.heartbeat_event())
+
+    def _deliver(self, task_token: str, payload: dict[str, Any]) -> None:
+        if self._sidecar is None:
+            from .api.sidecar import Sidecar
+
+            self._sidecar = Sidecar(self.address)
+        task_tokens.deliver(self._sidecar, task_token, payload)
 
     def suspend(self, instance_id: str) -> None:
         self._client.pause_workflow(instance_id)

@@ -196,8 +196,13 @@ def error_object(fmt: str, error_type: str, message: str) -> dict[str, Any]:
     if fmt == "asl":
         return {"Error": error_type, "Cause": message}
     if fmt.startswith("sw"):
-        # Dapr failure details carry a type and a message only; status and instance need the
-        # interpreter to send them (see the report on the adapter).
+        # Dapr failure details carry a type and a message only: the SW profile puts the whole
+        # Problem Details object in the message.
+        from .activities.problems import parse_problem
+
+        problem = parse_problem(message)
+        if problem is not None:
+            return {"title": None, "detail": None, "instance": None, **problem}
         return {"type": error_type, "status": None, "title": None, "detail": message, "instance": None}
     return {"type": error_type, "message": message}
 

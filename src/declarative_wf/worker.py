@@ -47,9 +47,10 @@ def quiet_sdk_logging(level: int | str = logging.ERROR) -> None:
         logging.getLogger(name).setLevel(level)
 
 
-def worker_registry(registry: Registry | None = None) -> Registry:
+def worker_registry(registry: Registry | None = None, engine_address: str | None = None) -> Registry:
     """The built-ins plus ``registry`` (default: ``@activity`` functions). A user activity
-    cannot take a built-in's name."""
+    cannot take a built-in's name. With ``engine_address`` the event activities
+    (``dwf.events.*``, docs/events.md) are bound to that engine's event bus."""
     user = default_registry if registry is None else registry
     taken = sorted(name for name in user.names() if name in BUILTIN_NAMES)
     if taken:
@@ -60,6 +61,9 @@ def worker_registry(registry: Registry | None = None) -> Registry:
             "rename the function, or start its name with _ if it is not an activity"
         )
     combined = builtin_registry()
+    from .activities.events import event_activities
+
+    combined.update(event_activities(engine_address))
     combined.update(user)
     return combined
 
@@ -75,7 +79,7 @@ def start_worker(
     ``shutdown()`` when done). ``registry`` defaults to the ``@activity`` functions.
     ``log_level`` is the SDK's log level; by default only its errors show (activity
     failures are outcomes the workflow handles, not worker problems)."""
-    activities = worker_registry(registry)
+    activities = worker_registry(registry, f"{host}:{port}")
     level = log_level if log_level is not None else logging.ERROR
     quiet_sdk_logging(level)
     runtime = wf.WorkflowRuntime(

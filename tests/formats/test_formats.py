@@ -63,20 +63,10 @@ def test_ambiguity_points_at_the_second_format_key() -> None:
     assert [(d.code, d.position.line, d.position.column) for d in found] == [("FMT-E003", 2, 1)]
 
 
-@pytest.mark.parametrize(
-    ("text", "name"),
-    [
-        ("document: { dsl: '1.0.0', namespace: x, name: y, version: '1' }\ndo: []\n", "Serverless Workflow 1.x"),
-        ("specVersion: '0.8'\nid: x\nstates: []\n", "Serverless Workflow 0.8"),
-    ],
-)
-def test_other_formats_are_not_available_yet(text: str, name: str) -> None:
-    with pytest.raises(DiagnosticError) as info:
-        load_definition_text(text, "x.yaml")
-    (diagnostic,) = info.value.diagnostics
-    assert diagnostic.code == "FMT-E002" and name in diagnostic.message
-    assert "support for this format is not available yet" in diagnostic.message
-    assert diagnostic.position is not None
+def test_serverless_workflow_1x_is_available() -> None:
+    text = "document: { dsl: '1.0.0', namespace: x, name: y, version: '1.0.0' }\ndo:\n  - a: { set: { b: 1 } }\n"
+    compiled = load_definition_text(text, "x.yaml")
+    assert compiled.format == "sw1" and compiled.workflow.format == "sw1"
 
 
 def test_load_definition(tmp_path: Path) -> None:

@@ -25,6 +25,19 @@ def builtin_registry() -> Registry:
 
     registry = Registry()
     registry.add(http, "http")
+    from .item_reader import read_items  # Map ItemReader (ASL)
+    from .result_writer import write_results  # Map ResultWriter (ASL)
+    from .task_token import task_token  # task token nonces (declarative_wf.task_tokens)
+
+    registry.add(read_items, "dwf.read_items")
+    registry.add(write_results, "dwf.write_results")
+    registry.add(task_token, "dwf.task_token")
+    from .sw_calls import sw_asyncapi, sw_openapi  # Serverless Workflow call kinds
+    from .sw_grpc import sw_grpc
+
+    registry.add(sw_openapi, "sw_openapi")
+    registry.add(sw_grpc, "sw_grpc")
+    registry.add(sw_asyncapi, "sw_asyncapi")
     return registry
 
 

@@ -5,7 +5,20 @@ Input::
     {"method": "POST", "url": "https://api.example.com/orders",
      "headers": {...}?, "query": {...}?, "body": <JSON or string>?, "form": {...}?,
      "timeout": 30?, "follow_redirects": true?, "expect": "json"|"text"|"raw"?,
-     "raise_for_status": false?, "auth": {"basic": {"username", "password"}} | {"bearer": TOKEN}?}
+     "raise_for_status": false?, "auth": AUTH?, "errors": "exceptions"|"problem"?,
+     "echo_request": false?}
+
+``AUTH`` is basic, bearer, digest, OAuth2 or OIDC (see :mod:`.auth`). With ``"errors": "problem"``
+failures are raised as :class:`~.problems.ProblemError` (Serverless Workflow's Problem Details:
+``communication`` with the answer's status, ``authentication`` 401 / ``authorization`` 403 when
+the call carried credentials, ``timeout`` 408), and ``raise_for_status`` follows the
+specification's ``redirect`` rule: any status outside 200–299 is an error, except 3xx when
+``follow_redirects`` is true. ``echo_request`` adds
+``"request": {"method", "uri", "headers"}`` (what was sent, before host routing) to the result.
+
+**Host routing.** ``DWF_HTTP_ROUTES="petstore.swagger.io=http://127.0.0.1:8080,..."`` or
+:func:`set_http_routes` send requests for a host to another base URL (tests, offline runs,
+proxies) while definitions keep their real URLs.
 
 Result: ``{"status": 200, "headers": {lower-case name: value}, "body": ...}``. The body is
 parsed JSON when the response says it is JSON, text when it is text, base64 otherwise (or as
@@ -21,13 +34,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import re
+import threading
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+
+from . import auth as _auth_module
+from .auth import AuthError, AuthSpec, SecretNotFound, TokenRequestFailed, parse_auth
+from .problems import ProblemError
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 MAX_TIMEOUT_SECONDS = 3600.0
@@ -35,9 +55,15 @@ MAX_TIMEOUT_SECONDS = 3600.0
 ERROR_BODY_CHARS = 200
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # an HTTP method is a token (RFC 9110)
+#: Fields that format compilers set for their own error and output models (Serverless
+#: Workflow's Problem errors and ``output: response``); not offered to DSL users.
+FORMAT_KEYS = frozenset({"errors", "echo_request"})
 _KNOWN_KEYS = frozenset(
-    {"method", "url", "headers", "query", "body", "form", "timeout", "follow_redirects", "expect", "raise_for_status", "auth"}
-)
+    {
+        "method", "url", "headers", "query", "body", "form", "timeout", "follow_redirects", "expect",
+        "raise_for_status", "auth",
+    }
+) | FORMAT_KEYS
 
 Expect = Literal["auto", "json", "text", "raw"]
 
@@ -83,7 +109,10 @@ class HTTPRequest:
     follow_redirects: bool = True
     expect: Expect = "auto"
     raise_for_status: bool = False
-    auth: httpx.Auth | None = None
+    auth: AuthSpec | None = None
+    #: "problem": failures raise ProblemError (Serverless Workflow) instead of this module's errors.
+    errors: Literal["exceptions", "problem"] = "exceptions"
+    echo_request: bool = False
 
 
 def redact(url: str) -> str:
@@ -128,6 +157,13 @@ def parse_request(value: Any) -> HTTPRequest:
     has_body = value.get("body") is not None
     if has_body and form is not None:
         raise HTTPInvalidRequest("give either body or form, not both")
+    errors: Literal["exceptions", "problem"] = value.get("errors") or "exceptions"
+    if errors not in ("exceptions", "problem"):
+        raise HTTPInvalidRequest(f"errors must be exceptions or problem, not {errors!r}")
+    try:
+        auth = parse_auth(value.get("auth"))
+    except AuthError as error:
+        raise HTTPInvalidRequest(str(error)) from None
     return HTTPRequest(
         method=method.upper(),
         url=url,
@@ -140,7 +176,9 @@ def parse_request(value: Any) -> HTTPRequest:
         follow_redirects=_flag(value, "follow_redirects", True),
         expect=expect,
         raise_for_status=_flag(value, "raise_for_status", False),
-        auth=_auth(value.get("auth")),
+        auth=auth,
+        errors=errors,
+        echo_request=_flag(value, "echo_request", False),
     )
 
 
@@ -193,28 +231,6 @@ def _query(value: Any) -> dict[str, Any]:
     return out
 
 
-def _auth(value: Any) -> httpx.Auth | None:
-    if value is None:
-        return None
-    if isinstance(value, dict) and set(value) == {"basic"} and isinstance(value["basic"], dict):
-        basic = value["basic"]
-        username, password = basic.get("username"), basic.get("password", "")
-        if isinstance(username, str) and isinstance(password, str):
-            return httpx.BasicAuth(username, password)
-    if isinstance(value, dict) and set(value) == {"bearer"} and isinstance(value["bearer"], str) and value["bearer"]:
-        return _Bearer(value["bearer"])
-    raise HTTPInvalidRequest('auth must be {"basic": {"username", "password"}} or {"bearer": TOKEN}')
-
-
-class _Bearer(httpx.Auth):
-    def __init__(self, token: str) -> None:
-        self._header = f"Bearer {token}"
-
-    def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
-        request.headers["Authorization"] = self._header
-        yield request
-
-
 # -- sending ------------------------------------------------------------------------------------
 
 # One client (connection pool) per event loop: the SDK runs async activities on its worker's
@@ -230,9 +246,107 @@ def _client() -> httpx.AsyncClient:
     return client
 
 
+# -- host routing -------------------------------------------------------------------------------
+
+ROUTES_ENV = "DWF_HTTP_ROUTES"
+_routes: dict[str, str] = {}
+_routes_lock = threading.Lock()
+
+
+def _parse_routes(text: str) -> dict[str, str]:
+    routes: dict[str, str] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        host, sep, target = item.partition("=")
+        if not sep or not host.strip() or not target.strip().startswith(("http://", "https://")):
+            raise HTTPInvalidRequest(
+                f"{ROUTES_ENV} entry {item.strip()!r} is not HOST=http(s)://TARGET "
+                "(e.g. petstore.swagger.io=http://127.0.0.1:8080)"
+            )
+        routes[host.strip().lower()] = target.strip().rstrip("/")
+    return routes
+
+
+def set_http_routes(routes: Mapping[str, str] | None) -> None:
+    """Routes requests for each host (``"petstore.swagger.io"`` or ``"host:port"``) to a base URL
+    (``"http://127.0.0.1:8080"``, optionally with a path prefix). Replaces the routes set before;
+    None or ``{}`` removes them. ``$DWF_HTTP_ROUTES`` is read on every request and applies to
+    hosts these routes do not name."""
+    parsed = _parse_routes(",".join(f"{host}={target}" for host, target in (routes or {}).items()))
+    with _routes_lock:
+        _routes.clear()
+        _routes.update(parsed)
+
+
+def http_routes() -> dict[str, str]:
+    """The routes in force: ``$DWF_HTTP_ROUTES`` overlaid with :func:`set_http_routes`."""
+    routes = _parse_routes(os.environ.get(ROUTES_ENV, ""))
+    with _routes_lock:
+        routes.update(_routes)
+    return routes
+
+
+def routed(url: str) -> str:
+    """``url`` with scheme, host and port replaced when a route names its host."""
+    routes = http_routes()
+    if not routes:
+        return url
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    target = routes.get(f"{host}:{parts.port}") if parts.port else None
+    target = target or routes.get(host)
+    if target is None:
+        return url
+    base = urlsplit(target)
+    return urlunsplit(parts._replace(scheme=base.scheme, netloc=base.netloc, path=base.path.rstrip("/") + parts.path))
+
+
+async def raw_request(method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One request through the shared client and the host routes (token requests, documents)."""
+    return await _client().request(method, routed(url), **kwargs)
+
+
+# -- sending ----------------------------------------------------------------------------------------
+
+
 async def send(request: HTTPRequest) -> dict[str, Any]:
-    """Sends ``request``; returns ``{"status", "headers", "body"}`` or raises one of this
-    module's exceptions."""
+    """Sends ``request``; returns ``{"status", "headers", "body"}`` (+ ``request``) or raises
+    one of this module's exceptions (or ProblemError with ``errors: problem``)."""
+    if request.errors == "problem":
+        try:
+            return await _send(request)
+        except ProblemError:
+            raise
+        except HTTPError as error:
+            raise problem_for_status(request, error.status, str(error)) from None
+        except HTTPTimeout as error:
+            raise ProblemError("timeout", title="Request timed out", detail=str(error)) from None
+        except HTTPInvalidRequest as error:
+            raise ProblemError("configuration", title="Invalid request", detail=str(error)) from None
+        except (HTTPConnectionError, HTTPTooManyRedirects, HTTPInvalidResponse) as error:
+            raise ProblemError("communication", status=500, title=type(error).__name__, detail=str(error)) from None
+    return await _send(request)
+
+
+def problem_for_status(request: HTTPRequest, status: int, detail: str) -> ProblemError:
+    """The Problem for an answer with ``status`` (SW: ``communication``, or ``authentication`` /
+    ``authorization`` for a 401 / 403 to a request that carried credentials)."""
+    from http import HTTPStatus
+
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = f"HTTP {status}"
+    # With credentials, a 401/403 is an authentication/authorization failure (SW error types).
+    if request.auth is not None and status == 401:
+        return ProblemError("authentication", status=401, title=title, detail=detail)
+    if request.auth is not None and status == 403:
+        return ProblemError("authorization", status=403, title=title, detail=detail)
+    return ProblemError("communication", status=status, title=title, detail=detail)
+
+
+async def _send(request: HTTPRequest) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     headers = dict(request.headers)
     if request.has_body:
@@ -246,13 +360,19 @@ async def send(request: HTTPRequest) -> dict[str, Any]:
         kwargs["data"] = {str(k): _scalar(v, f"form field {k!r}") for k, v in request.form.items()}
     where = f"{request.method} {redact(request.url)}"
     try:
+        auth = await _auth_module.httpx_auth(request.auth, raw_request)
+    except TokenRequestFailed as error:
+        if request.errors == "problem":
+            raise ProblemError("authentication", status=401, title="Unauthorized", detail=str(error)) from None
+        raise HTTPError(f"{where}: {error}", error.status or 401) from None
+    try:
         async with asyncio.timeout(request.timeout):  # a deadline for the whole exchange
             response = await _client().request(
                 request.method,
-                request.url,
+                routed(request.url),
                 headers=headers,
                 params=request.query or None,
-                auth=request.auth,
+                auth=auth,
                 follow_redirects=request.follow_redirects,
                 timeout=request.timeout,
                 **kwargs,
@@ -269,11 +389,24 @@ async def send(request: HTTPRequest) -> dict[str, Any]:
         detail = str(error) or type(error).__name__
         raise HTTPConnectionError(f"{where}: {detail}") from None
     body = _body(response, request.expect, where)
-    if request.raise_for_status and response.status_code >= 400:
+    # Serverless Workflow (errors: problem): outside 200-299 is an error, 300-399 too unless
+    # redirects are followed (its `redirect` property); otherwise 400 and above.
+    limit = 400 if request.errors != "problem" or request.follow_redirects else 300
+    if request.raise_for_status and not 200 <= response.status_code < limit:
         snippet = response.text[:ERROR_BODY_CHARS] if response.content else ""
         message = f"{where} answered {response.status_code} {response.reason_phrase}"
         raise HTTPError(f"{message}: {snippet}" if snippet else message, response.status_code)
-    return {"status": response.status_code, "headers": dict(response.headers.items()), "body": body}
+    result: dict[str, Any] = {"status": response.status_code, "headers": dict(response.headers.items()), "body": body}
+    if request.echo_request:
+        # The first request of a redirect chain is the one the task made.
+        first = response.history[0].request if response.history else response.request
+        # The URL as the definition wrote it (before routing), headers without credentials.
+        uri = str(httpx.URL(request.url, params=request.query or None))
+        sent_headers = {k: v for k, v in first.headers.items() if k.lower() != "authorization"}
+        if "host" in sent_headers:  # the host the definition named, not the route's target
+            sent_headers["host"] = urlsplit(request.url).netloc.rsplit("@", 1)[-1]
+        result["request"] = {"method": first.method, "uri": redact(uri), "headers": sent_headers}
+    return result
 
 
 def _is_json(content_type: str) -> bool:
@@ -319,4 +452,15 @@ def _body(response: httpx.Response, expect: Expect, where: str) -> Any:
 
 async def http(request: Any) -> dict[str, Any]:
     """The ``http`` activity."""
-    return await send(parse_request(request))
+    problem = isinstance(request, dict) and request.get("errors") == "problem"
+    try:
+        parsed = parse_request(request)
+    except SecretNotFound as error:
+        if problem:  # SW: a secret that cannot be found is an authorization error
+            raise ProblemError("authorization", title="Secret not found", detail=str(error)) from None
+        raise HTTPInvalidRequest(str(error)) from None
+    except HTTPInvalidRequest as error:
+        if problem:
+            raise ProblemError("configuration", title="Invalid request", detail=str(error)) from None
+        raise
+    return await send(parsed)

@@ -248,6 +248,37 @@ class DefinitionsApi(dpb_grpc.DefinitionsServicer):
         return dpb.DeleteResponse(deleted=[_definition(record) for record in self.service.delete_definition(request.ref)])
 
 
+class TaskCallbacksApi(dpb_grpc.TaskCallbacksServicer):
+    """``declarative_wf.api.v1.TaskCallbacks``: callbacks of ASL ``.waitForTaskToken`` tasks."""
+
+    def __init__(self, service: WorkflowService, limit: int = DEFAULT_MAX_MESSAGE) -> None:
+        self.service = service
+        for name, method in (("SendTaskSuccess", self._success), ("SendTaskFailure", self._failure), ("SendTaskHeartbeat", self._heartbeat)):
+            setattr(self, name, _guard(method, limit))
+
+    def _success(self, request: dpb.TaskSuccessRequest, context: grpc.ServicerContext) -> dpb.TaskCallbackResponse:
+        from declarative_wf import task_tokens
+
+        from .service import task_token_error
+
+        try:
+            output = task_tokens.parse_output(request.output_json) if request.output_json.strip() else None
+        except task_tokens.TaskTokenError as error:
+            raise task_token_error(error) from None
+        self.service.send_task_success(request.task_token, output)
+        return dpb.TaskCallbackResponse()
+
+    def _failure(self, request: dpb.TaskFailureRequest, context: grpc.ServicerContext) -> dpb.TaskCallbackResponse:
+        error = request.error if request.HasField("error") else None
+        cause = request.cause if request.HasField("cause") else None
+        self.service.send_task_failure(request.task_token, error, cause)
+        return dpb.TaskCallbackResponse()
+
+    def _heartbeat(self, request: dpb.TaskHeartbeatRequest, context: grpc.ServicerContext) -> dpb.TaskCallbackResponse:
+        self.service.send_task_heartbeat(request.task_token)
+        return dpb.TaskCallbackResponse()
+
+
 class TokenInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
     """Refuses every call without the right ``dapr-api-token`` metadata."""
 
@@ -287,6 +318,7 @@ def create_server(
     )
     server.add_generic_rpc_handlers((DaprWorkflowApi(service, max_message).handler(),))
     dpb_grpc.add_DefinitionsServicer_to_server(DefinitionsApi(service, max_message), server)  # type: ignore[no-untyped-call]
+    dpb_grpc.add_TaskCallbacksServicer_to_server(TaskCallbacksApi(service, max_message), server)  # type: ignore[no-untyped-call]
     if relay is not None:
         server.add_generic_rpc_handlers((relay.handler(),))
     try:

@@ -35,6 +35,7 @@ from declarative_wf.diagnostics import to_json as diagnostics_json
 
 from . import errors
 from .errors import ServiceError
+from .events_http import bus_publisher, event_routes
 from .openapi import openapi_document
 from .service import WorkflowService
 
@@ -365,6 +366,25 @@ class HttpApi:
         await self._call(self.service.raise_event, request.path_params["instance_id"], request.path_params.get("event_name"), data)
         return _accepted()
 
+    # -- task token callbacks (ASL .waitForTaskToken) ----------------------------------------------
+
+    async def task_success(self, request: Request) -> Response:
+        body = _object(await _json_body(request, empty={}), {"taskToken", "output"})
+        await self._call(self.service.send_task_success, body.get("taskToken"), body.get("output"))
+        return JSONResponse({})
+
+    async def task_failure(self, request: Request) -> Response:
+        body = _object(await _json_body(request, empty={}), {"taskToken", "error", "cause"})
+        await self._call(
+            self.service.send_task_failure, body.get("taskToken"), _string(body.get("error"), "error"), _string(body.get("cause"), "cause")
+        )
+        return JSONResponse({})
+
+    async def task_heartbeat(self, request: Request) -> Response:
+        body = _object(await _json_body(request, empty={}), {"taskToken"})
+        await self._call(self.service.send_task_heartbeat, body.get("taskToken"))
+        return JSONResponse({})
+
     # -- routes -------------------------------------------------------------------------------------
 
     def routes(self) -> list[Route]:
@@ -396,6 +416,9 @@ class HttpApi:
             Route(f"{api}/instances/{{instance_id}}/terminate", _guarded(self.terminate), methods=["POST"]),
             Route(f"{api}/instances/{{instance_id}}/purge", _guarded(self.purge), methods=["POST"]),
             Route(f"{api}/instances/{{instance_id}}/events/{{event_name}}", _guarded(self.raise_event), methods=["POST"]),
+            Route(f"{api}/tasks/success", _guarded(self.task_success), methods=["POST"]),
+            Route(f"{api}/tasks/failure", _guarded(self.task_failure), methods=["POST"]),
+            Route(f"{api}/tasks/heartbeat", _guarded(self.task_heartbeat), methods=["POST"]),
         ]
         return routes
 
@@ -432,6 +455,8 @@ def create_app(service: WorkflowService, *, api_token: str | None = None, max_bo
         # Dapr's SDK clients (DaprClient) wait for this one before their first call.
         Route("/v1.0/healthz/outbound", healthz, methods=["GET"]),
         *api.routes(),
+        # POST /events: the CloudEvents endpoint of the engine's event bus (docs/events.md).
+        *event_routes(bus_publisher(service.engine_address)),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _unexpected})
     app.router.redirect_slashes = False  # Dapr answers /x/ itself; a redirect would surprise clients

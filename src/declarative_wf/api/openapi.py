@@ -55,6 +55,7 @@ SCHEMAS: dict[str, Any] = {
             "message": _STRING,
             "diagnostics": {"type": "array", "items": _ref("Diagnostic")},
             "problems": {"type": "array", "items": _STRING},
+            "awsError": {**_STRING, "description": "task callbacks: AWS's error name (InvalidToken, TaskDoesNotExist, TaskTimedOut, InvalidOutput)"},
         },
         ["errorCode", "message"],
     ),
@@ -146,6 +147,16 @@ SCHEMAS: dict[str, Any] = {
     "History": _obj({"events": {"type": "array", "items": {"type": "object", "required": ["type"]}}}, ["events"]),
     "Deleted": _obj({"deleted": {"type": "array", "items": _ref("Definition")}}, ["deleted"]),
     "Reason": _obj({"reason": _STRING}),
+    "TaskSuccess": _obj(
+        {"taskToken": {**_STRING, "description": "the $$.Task.Token the task received"}, "output": {"description": "the task's result (any JSON value)"}},
+        ["taskToken"],
+    ),
+    "TaskFailure": _obj(
+        {"taskToken": _STRING, "error": {**_STRING, "maxLength": 256}, "cause": {**_STRING, "maxLength": 32768}},
+        ["taskToken"],
+    ),
+    "TaskHeartbeat": _obj({"taskToken": _STRING}, ["taskToken"]),
+    "TaskCallbackResponse": _obj({}),
     "TerminateRequest": _obj({"output": {"description": "recorded as the instance's output"}}),
 }
 
@@ -398,6 +409,23 @@ def _our_paths() -> dict[str, Any]:
                 "requestBody": _ANY_BODY,
                 "responses": accepted,
             }
+        },
+        **{
+            f"{api}/tasks/{action}": {
+                "post": {
+                    "operationId": f"sendTask{action.capitalize()}",
+                    "summary": summary,
+                    "tags": ["Task callbacks"],
+                    "requestBody": {"required": True, "content": _json(_ref(schema))},
+                    # 400 invalid token/output, 404 its instance does not exist, 409 the task already ended
+                    "responses": _responses({200: _ok("delivered", _ref("TaskCallbackResponse"))}, (400, 404, 409)),
+                }
+            }
+            for action, schema, summary in (
+                ("success", "TaskSuccess", "complete the task waiting with this token (ASL SendTaskSuccess)"),
+                ("failure", "TaskFailure", "fail the task waiting with this token (ASL SendTaskFailure)"),
+                ("heartbeat", "TaskHeartbeat", "restart the HeartbeatSeconds timer of the task (ASL SendTaskHeartbeat)"),
+            )
         },
     }
 

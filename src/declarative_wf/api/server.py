@@ -108,6 +108,7 @@ class Server:
         self.runtimes: list[Any] = []
         self.grpc_server: grpc.Server | None = None
         self.relay: SidecarProxy | None = None
+        self.scheduler: Any = None  # api/scheduler.py: schedule.every / cron / after / on
         self.grpc_port = 0
         self.http_port = 0
         self.definitions: list[str] = []
@@ -127,11 +128,18 @@ class Server:
                 self.runtimes.append(
                     start_definitions_worker(self.engine.host, self.engine.port, options.activities, resolve, log_level=options.log_level)
                 )
+            from .scheduler import registry_scheduler
+
+            self.scheduler = registry_scheduler(self.registry, self.service, self.engine.address).start()
             self.relay = SidecarProxy(self.engine.address)
             self.grpc_server, self.grpc_port = grpc_api.create_server(
                 self.service, f"{options.host}:{options.grpc_port}", api_token=options.api_token,
                 max_message=options.max_request_bytes + 1024, relay=self.relay,
             )
+            # dwf.EventBus relayed too, so `dwf worker`s connected here can emit and listen.
+            from declarative_wf.engine.events_service import event_bus_relay
+
+            self.grpc_server.add_generic_rpc_handlers((event_bus_relay(self.engine.address),))
             self.grpc_server.start()
             self._start_http()
         except BaseException:
@@ -186,6 +194,9 @@ class Server:
         if self.relay is not None:
             self.relay.close()
             self.relay = None
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
         for runtime in self.runtimes:
             try:
                 runtime.shutdown()

@@ -22,6 +22,7 @@ from typing import Any
 
 import grpc
 
+from declarative_wf import task_tokens
 from declarative_wf.diagnostics import Diagnostic
 from declarative_wf.engine.admin import EngineAdminClient
 from declarative_wf.interpreter.workflow import make_payload
@@ -234,12 +235,48 @@ class WorkflowService:
         if deleted == 0:
             raise errors.instance_not_found(instance_id)
 
+    # -- task token callbacks (ASL .waitForTaskToken; see declarative_wf.task_tokens) -----------------
+
+    def send_task_success(self, token: Any, output: Any = None) -> None:
+        """``output`` (a JSON value) becomes the result of the task waiting with ``token``."""
+        self._callback(token, lambda: task_tokens.success_event(output))
+
+    def send_task_failure(self, token: Any, error: Any = None, cause: Any = None) -> None:
+        self._callback(token, lambda: task_tokens.failure_event(error, cause))
+
+    def send_task_heartbeat(self, token: Any) -> None:
+        self._callback(token, task_tokens.heartbeat_event)
+
+    def _callback(self, token: Any, payload: Any) -> None:
+        try:
+            task_tokens.deliver(self._sidecar, token, payload())
+        except task_tokens.TaskTokenError as error:
+            raise task_token_error(error) from None
+        except grpc.RpcError as error:
+            raise errors.from_engine(error, errors.RAISE_EVENT) from None
+
     @staticmethod
     def _engine(code: str, instance_id: str, call: Any) -> Any:
         try:
             return call()
         except grpc.RpcError as error:
             raise errors.from_engine(error, code, instance_id) from None
+
+
+#: AWS's callback errors → (our errorCode, HTTP status, gRPC status). The body also carries
+#: ``awsError``, AWS's own name, for clients ported from Step Functions.
+TASK_TOKEN_ERRORS: dict[str, tuple[str, int, grpc.StatusCode]] = {
+    "InvalidToken": ("ERR_TASK_TOKEN_INVALID", 400, grpc.StatusCode.INVALID_ARGUMENT),
+    "InvalidOutput": ("ERR_TASK_OUTPUT_INVALID", 400, grpc.StatusCode.INVALID_ARGUMENT),
+    "InvalidParameter": (errors.MALFORMED_REQUEST, 400, grpc.StatusCode.INVALID_ARGUMENT),
+    "TaskDoesNotExist": ("ERR_TASK_DOES_NOT_EXIST", 404, grpc.StatusCode.NOT_FOUND),
+    "TaskTimedOut": ("ERR_TASK_TIMED_OUT", 409, grpc.StatusCode.FAILED_PRECONDITION),
+}
+
+
+def task_token_error(error: task_tokens.TaskTokenError) -> errors.ServiceError:
+    code, http_status, grpc_status = TASK_TOKEN_ERRORS.get(error.code, TASK_TOKEN_ERRORS["InvalidToken"])
+    return errors.ServiceError(code, error.message, http_status, grpc_status, {"awsError": error.code})
 
 
 def _text(source: str | bytes) -> str:

@@ -59,7 +59,7 @@ def registry_resolver(registry: DefinitionRegistry) -> Resolver:
 def definition_workflow(ctx: wf.DaprWorkflowContext, value: Any, name: str, resolve: Resolver) -> Any:
     """The workflow behind every definition name (see the module docstring)."""
     if is_pinned(value):
-        return dapr_adapter.interpreter_workflow(ctx, value)
+        return dapr_adapter.interpreter_workflow(ctx, value, resolve)
     payload = resolve(name, value)
     # save_events: events raised before this first turn wait for the pinned execution.
     ctx.continue_as_new(payload, save_events=True)
@@ -101,7 +101,7 @@ def start_definitions_worker(
 ) -> wf.WorkflowRuntime:
     """Like :func:`declarative_wf.worker.start_worker`, plus the fallback for definition names,
     and child workflows that name a definition resolved with ``resolve``."""
-    combined = base.worker_registry(activities)
+    combined = base.worker_registry(activities, f"{host}:{port}")
     level = log_level if log_level is not None else logging.ERROR
     base.quiet_sdk_logging(level)
     options = LoggerOptions(log_level=level, log_handler=base._SDK_HANDLER)  # type: ignore[arg-type]
@@ -112,9 +112,8 @@ def start_definitions_worker(
         setattr(settings, "DAPR_API_TOKEN", api_token)  # noqa: B010 - read from the environment otherwise
     runtime = wf.WorkflowRuntime(host=host, port=str(port), logger_options=options)
     base._drop_repeated_handlers()
-    dapr_adapter.register(runtime)
+    dapr_adapter.register(runtime, resolve)
     combined.register_with(runtime, engine_address=f"{host}:{port}")
     install_fallback(runtime, resolve, options)
-    dapr_adapter.set_definition_resolver(resolve)
     runtime.start()  # type: ignore[no-untyped-call]
     return runtime

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 #: One module per subcommand, each with ``register(subparsers)``; listed in --help order.
 COMMAND_MODULES = (
     "validate_command", "run_command", "graph_command", "engine_command",
-    "serve_command", "submit_command", "workflow_command", "worker_command",
+    "serve_command", "submit_command", "workflow_command", "worker_command", "task_command",
 )
 
 EXIT_OK = 0

@@ -42,6 +42,13 @@ def register(commands: Any) -> None:
         help="always send workers the full history (for comparison; by default workers that "
         "cache histories get only the new events)",
     )
+    parser.add_argument(
+        "--events-port",
+        type=int,
+        default=None,
+        help="also serve the CloudEvents endpoint POST /events on this port (0 picks one; see docs/events.md)",
+    )
+    parser.add_argument("--event-sink", default=None, metavar="URL", help="forward every published event to this CloudEvents HTTP endpoint")
     parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
     parser.set_defaults(run=run)
 
@@ -55,8 +62,14 @@ def run(args: argparse.Namespace) -> int:
         max_payload_bytes=args.max_payload_bytes,
         synchronous=args.synchronous,
         stateful_history=not args.no_stateful_history,
+        event_sink_url=args.event_sink,
     )
+    events = None
     try:
+        if args.events_port is not None:
+            from declarative_wf.api.events_http import start_for_engine_command
+
+            args.port, events = start_for_engine_command(args.host, args.port, args.events_port)
         asyncio.run(serve(args.db, args.host, args.port, options, announce=sys.stdout))
     except EngineLockedError as error:
         print(f"dwf engine: {error}", file=sys.stderr)
@@ -67,4 +80,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"dwf engine: {error}", file=sys.stderr)
         return 2
+    finally:
+        if events is not None:
+            events.stop()
     return 0

@@ -44,6 +44,7 @@ def register(commands: Any) -> None:
         help="require the token in environment variable VAR: header dapr-api-token (HTTP) and metadata dapr-api-token (gRPC)",
     )  # fmt: skip
     parser.add_argument("--max-request-bytes", type=int, default=DEFAULT_MAX_BODY, help=f"largest request body (default {DEFAULT_MAX_BODY})")
+    parser.add_argument("--event-sink", metavar="URL", help="forward every event published on the event bus to this CloudEvents HTTP endpoint (docs/events.md)")
     parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
     parser.set_defaults(run=run)
 
@@ -98,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
         max_request_bytes=args.max_request_bytes,
         log_level=level,
     )
+    if args.event_sink:
+        import dataclasses
+
+        options.engine = dataclasses.replace(options.engine, event_sink_url=args.event_sink)
     stop = threading.Event()
     # Handlers first: a SIGTERM during start-up still shuts down in order.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -30,3 +30,6 @@ class EngineOptions:
     #: Largest gRPC message the server accepts (a worker's response carries all the actions of a
     #: turn, so it is larger than one payload).
     max_message_bytes: int = 64 * 1024 * 1024
+    #: Forward every event published on the engine's event bus to this CloudEvents HTTP endpoint
+    #: (structured mode, with retries); None forwards nothing. See docs/events.md.
+    event_sink_url: str | None = None

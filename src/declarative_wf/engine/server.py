@@ -17,9 +17,12 @@ from typing import IO
 import grpc
 
 from .backend import Backend
+from .eventbus import EventBus
+from .events_lifecycle import LifecycleSidecarServicer
+from .events_service import event_bus_handler, new_bus
 from .options import EngineOptions
 from .protocol import pb_grpc
-from .servicer import SidecarServicer, admin_handler
+from .servicer import admin_handler
 from .store import Store
 
 log = logging.getLogger("declarative_wf.engine")
@@ -64,6 +67,7 @@ class _Runtime:
         self.store: Store | None = None
         self.backend: Backend | None = None
         self.server: grpc.aio.Server | None = None
+        self.bus: EventBus | None = None
 
     async def start(self) -> None:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,10 +88,15 @@ class _Runtime:
                     ("grpc.so_reuseport", 0),
                 ]
             )
+            # The event bus (own tables, own service dwf.EventBus): engine/events_service.py.
+            self.bus = new_bus(self.db_path, self.backend, self.options.event_sink_url)
+            self.bus.start(asyncio.get_running_loop())
+            # The sidecar service, plus lifecycle events of suspend / resume / terminate.
             pb_grpc.add_TaskHubSidecarServiceServicer_to_server(
-                SidecarServicer(self.backend, self.options.health_ping_seconds), self.server
+                LifecycleSidecarServicer(self.backend, self.options.health_ping_seconds, self.bus), self.server
             )
             self.server.add_generic_rpc_handlers((admin_handler(self.backend),))
+            self.server.add_generic_rpc_handlers((event_bus_handler(self.bus),))
             address = f"{self.host}:{self.requested_port}"
             self.port = self.server.add_insecure_port(address)
             if self.port == 0:
@@ -102,6 +111,9 @@ class _Runtime:
         if self.server is not None:
             await self.server.stop(grace)
             self.server = None
+        if self.bus is not None:
+            self.bus.close()
+            self.bus = None
         if self.backend is not None:
             self.backend.stop()
             self.backend = None

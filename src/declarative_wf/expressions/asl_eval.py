@@ -407,7 +407,7 @@ def _op_condition(ev: _Eval, spec: Mapping[str, Any]) -> Any:
 #: ASL names that ``States.ALL`` does not match.
 _NOT_CAUGHT_BY_ALL = frozenset({"States.Runtime", "States.DataLimitExceeded"})
 #: ASL names that ``States.TaskFailed`` does not match.
-_NOT_TASK_FAILED = _NOT_CAUGHT_BY_ALL | {"States.Timeout"}
+_NOT_TASK_FAILED = _NOT_CAUGHT_BY_ALL | {"States.Timeout", "States.HeartbeatTimeout"}
 
 
 def error_matches(names: list[str] | tuple[str, ...], error_name: str) -> bool:
@@ -419,6 +419,8 @@ def error_matches(names: list[str] | tuple[str, ...], error_name: str) -> bool:
             return True
         if name == "States.TaskFailed" and error_name not in _NOT_TASK_FAILED:
             return True
+        if name == "States.Timeout" and error_name == "States.HeartbeatTimeout":
+            return True  # "a Task ran longer than TimeoutSeconds, or sent no heartbeat in time"
     return False
 
 

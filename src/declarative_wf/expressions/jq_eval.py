@@ -69,10 +69,18 @@ def check_jq(program: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def _referenced(program: str) -> frozenset[str]:
+    """The ``$names`` a program mentions: only those are bound (jq variables cannot be reached
+    any other way), so large unused values are never converted for libjq."""
+    return frozenset(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", program))
+
+
 def evaluate_jq(program: str, scope: Scope) -> Any:
-    bound: dict[str, Any] = {"input": scope.input}
-    bound.update((name, value) for name, value in scope.context.items() if _IDENTIFIER.match(name))
-    bound.update((name, value) for name, value in scope.variables.items() if _IDENTIFIER.match(name))
+    used = _referenced(program)
+    bound: dict[str, Any] = {"input": scope.input} if "input" in used else {}
+    bound.update((name, value) for name, value in scope.context.items() if name in used and _IDENTIFIER.match(name))
+    bound.update((name, value) for name, value in scope.variables.items() if name in used and _IDENTIFIER.match(name))
     names = tuple(bound)
     results = _compiled(program, names).input_value([*bound.values(), scope.data]).all()
     if not results:

@@ -53,7 +53,19 @@ def _compile_asl(document: LoadedDocument) -> tuple[ir.Workflow | None, list[Dia
     return compile_document(document)
 
 
-_COMPILERS: dict[str, Compiler] = {"dsl": _compile_dsl, "asl": _compile_asl}
+def _compile_sw1(document: LoadedDocument) -> tuple[ir.Workflow | None, list[Diagnostic]]:
+    from .sw import compile_document
+
+    return compile_document(document)
+
+
+def _compile_sw08(document: LoadedDocument) -> tuple[ir.Workflow | None, list[Diagnostic]]:
+    from .sw08 import compile_document
+
+    return compile_document(document)
+
+
+_COMPILERS: dict[str, Compiler] = {"dsl": _compile_dsl, "asl": _compile_asl, "sw1": _compile_sw1, "sw08": _compile_sw08}
 
 
 def register_compiler(format_name: str, compiler: Compiler) -> None:

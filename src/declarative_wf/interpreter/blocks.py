@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 from declarative_wf.ir import Block, CatchRule, Node, ResultNode
 
-from .commands import ContinueAsNew, SetStatus, WorkflowError, runtime_error
+from .commands import Cancel, ContinueAsNew, Join, Now, SetStatus, Sleep, Spawn, WorkflowError, runtime_error
 from .errors import matches, with_retries
 from .runtime import RunContext, Step, Variables, assign, error_object, finish, merge, node_input
 
@@ -20,6 +21,10 @@ COMPENSATIONS = "__compensations__"
 
 #: ``next`` value meaning "leave the block" (as opposed to None: follow the node's own next).
 END = "\x00end"
+
+#: Result nodes whose runners do not enforce ``timeout_seconds`` themselves (task, child, event
+#: and listen nodes time their durable call): the block races these against a durable timer.
+RACED_TIMEOUT = frozenset({"try", "parallel", "foreach"})
 
 
 @dataclass
@@ -35,9 +40,11 @@ class NodeResult:
 class WorkflowSucceeded(Exception):
     """Unwinds every block when a node ends the whole workflow successfully."""
 
-    def __init__(self, data: Any) -> None:
+    def __init__(self, data: Any, variables: dict[str, Any] | None = None) -> None:
         super().__init__("succeeded")
         self.data = data
+        #: The variables where it ended, for the workflow's output expression.
+        self.variables = variables
 
 
 RUNNERS: dict[str, Runner] = {}
@@ -94,16 +101,22 @@ def run_block(
         if run is None:
             raise runtime_error(f"this interpreter cannot run {node.kind} nodes", node.source)
         try:
-            result = yield from run(rt, node, data, current)
+            if isinstance(node, ResultNode) and node.kind in RACED_TIMEOUT and node.timeout_seconds is not None:
+                result = yield from run_with_deadline(rt, node, run(rt, node, data, current), data, current)
+            else:
+                result = yield from run(rt, node, data, current)
         except WorkflowError as error:
             located = rt.locate(error, node)
+            rt.profile.fault(rt, node, located)
             if located is error:
                 raise
             raise located from None
         try:
             rt.profile.leave(rt, node, result.data)
         except WorkflowError as error:
-            raise rt.locate(error, node) from None
+            located = rt.locate(error, node)
+            rt.profile.fault(rt, node, located)
+            raise located from None
         data, current = result.data, result.variables
         if shared_scope is not None:
             shared_scope.clear()
@@ -112,6 +125,39 @@ def run_block(
             break
         node_id = result.jump if result.jump is not None else node.next
     return data, current
+
+
+def run_with_deadline(
+    rt: RunContext, node: ResultNode, body: NodeGen, data: Any, variables: dict[str, Any]
+) -> NodeGen:
+    """Runs ``body`` (the node) as a fiber raced against a durable timer of the node's
+    ``timeout_seconds``; the timer winning cancels the node and raises a timeout error."""
+    assert node.timeout_seconds is not None
+    seconds = float(rt.eval(node.timeout_seconds, data, variables, node, {"input": data}))
+
+    def wrapped() -> NodeGen:
+        return (yield from body)
+
+    def alarm() -> Generator[Any, Any, None]:
+        now = yield Now()
+        rt.count_step()
+        yield Sleep(now + timedelta(seconds=seconds))
+
+    main = yield Spawn(wrapped(), node.id)
+    timer = yield Spawn(alarm(), f"{node.id}#timeout")
+    for handle, ok, value in (yield Join((main, timer), "any")):
+        if handle is main:
+            yield Cancel((timer,))
+            if ok:
+                return value  # type: ignore[no-any-return]
+            raise value
+    yield Cancel((main,))
+    raise WorkflowError(
+        "Timeout",
+        f"{node.kind} {node.label or node.id!r} did not finish within {seconds:g} seconds",
+        kinds=frozenset({"timeout"}),
+        source=node.source,
+    )
 
 
 def run_guarded(

@@ -22,14 +22,9 @@ from .workflow import WorkflowSucceeded, finish_workflow, load_workflow, new_run
 
 WORKFLOW_NAME = "dwf"
 
-#: Resolves a child workflow named by a definition reference to its start payload.
+#: Resolves a child workflow named by a definition reference to its start payload. Given to
+#: :func:`register` per runtime (a server's worker has its registry; a plain worker none).
 DefinitionResolver = Callable[[str, Any], dict[str, Any]]
-_resolver: DefinitionResolver | None = None
-
-
-def set_definition_resolver(resolver: DefinitionResolver | None) -> None:
-    global _resolver
-    _resolver = resolver
 
 
 class WorkflowFailure(Exception):
@@ -80,7 +75,8 @@ class _Mailbox(dt_task.Task[Any]):
 class DaprHost:
     """Maps interpreter commands onto a ``DaprWorkflowContext``."""
 
-    def __init__(self, ctx: wf.DaprWorkflowContext) -> None:
+    def __init__(self, ctx: wf.DaprWorkflowContext, resolver: DefinitionResolver | None = None) -> None:
+        self.resolver = resolver
         self.ctx = ctx
         self._status: str | None = None
         self._mailbox = _Mailbox()
@@ -103,9 +99,9 @@ class DaprHost:
         if isinstance(command, CallChild):
             payload = command.payload
             if "definition" in payload:
-                if _resolver is None:
+                if self.resolver is None:
                     raise runtime_error(f"child workflow {payload['definition']!r} cannot be resolved by this worker")
-                payload = _resolver(payload["definition"], payload.get("input"))
+                payload = self.resolver(payload["definition"], payload.get("input"))
             return self.ctx.call_child_workflow(WORKFLOW_NAME, input=payload, instance_id=command.instance_id)
         raise TypeError(f"not a durable command: {command!r}")
 
@@ -140,29 +136,35 @@ class DaprHost:
             self.ctx.set_custom_status(text)
 
 
-def interpreter_workflow(ctx: wf.DaprWorkflowContext, payload: dict[str, Any]) -> Generator[Any, Any, Any]:
+def interpreter_workflow(
+    ctx: wf.DaprWorkflowContext, payload: dict[str, Any], resolver: DefinitionResolver | None = None
+) -> Generator[Any, Any, Any]:
     """The one Dapr workflow that runs every definition."""
     workflow = load_workflow(payload)
     rt = new_run_context(workflow, payload, ctx.instance_id)
-    host = DaprHost(ctx)
+    host = DaprHost(ctx, resolver)
     rt.clock = host.now
+    rt.replaying = lambda: bool(ctx.is_replaying)
     try:
-        return (yield from run_fibers(run_workflow(rt, payload), host))
-    except WorkflowSucceeded as succeeded:
-        return finish_workflow(rt, succeeded.data)
+        try:
+            return (yield from run_fibers(run_workflow(rt, payload), host))
+        except WorkflowSucceeded as succeeded:
+            return finish_workflow(rt, succeeded.data, succeeded.variables)
     except ContinueAsNewRequested as request:
         base = {key: payload[key] for key in ("ir", "ir_hash", "input") if key in payload}
         ctx.continue_as_new({**base, **request.payload, "generation": rt.generation + 1})
         return None
     except WorkflowError as error:
+        rt.profile.failed(rt, error)
         raise as_failure(error) from None
 
 
-def register(runtime: wf.WorkflowRuntime) -> None:
-    """Registers the interpreter as ``dwf``. The SDK marks a function once it is registered
-    and refuses it in a second runtime, so each runtime gets its own wrapper."""
+def register(runtime: wf.WorkflowRuntime, resolver: DefinitionResolver | None = None) -> None:
+    """Registers the interpreter as ``dwf``; ``resolver`` finds the child workflows that
+    definitions name. The SDK marks a function once it is registered and refuses it in a
+    second runtime, so each runtime gets its own wrapper."""
 
     def dwf(ctx: wf.DaprWorkflowContext, payload: dict[str, Any]) -> Generator[Any, Any, Any]:
-        return (yield from interpreter_workflow(ctx, payload))
+        return (yield from interpreter_workflow(ctx, payload, resolver))
 
     runtime.register_workflow(dwf, name=WORKFLOW_NAME)

@@ -38,6 +38,10 @@ def retry_delay(rt: RunContext, rule: RetryRule, retry_number: int, key: str) ->
         delay = min(delay, rule.max_delay_seconds)
     if rule.jitter == "full":
         delay *= rt.jitter(f"{key}#{retry_number}")
+    if rule.jitter_max_seconds > rule.jitter_min_seconds or rule.jitter_min_seconds:
+        # An added amount in [min, max] (Serverless Workflow's jitter), replay-stable.
+        spread = max(0.0, rule.jitter_max_seconds - rule.jitter_min_seconds)
+        delay += rule.jitter_min_seconds + spread * rt.jitter(f"{key}#{retry_number}+")
     return max(delay, 0.0)
 
 
@@ -75,6 +79,7 @@ def with_retries(
                 elapsed = (now - started).total_seconds()
                 if elapsed + delay > rule.max_duration_seconds:
                     raise error from None
+            rt.profile.retried(rt, node, error, used[index], delay)
             if delay > 0:
                 rt.count_step()
                 yield Sleep(now + timedelta(seconds=delay))

@@ -47,12 +47,32 @@ class FormatProfile:
     def leave(self, rt: RunContext, node: Node, data: Any) -> None:
         """A node finished normally and passes ``data`` on; may raise a WorkflowError."""
 
+    def fault(self, rt: RunContext, node: Node, error: WorkflowError) -> None:
+        """``error`` leaves ``node`` (where it arose, or a node it passes through on its way
+        out). Observation only: must not raise."""
+
+    def retried(self, rt: RunContext, node: Node, error: WorkflowError, retry: int, delay: float) -> None:
+        """``node`` failed with ``error`` and runs again (retry number ``retry``, 1-based) after
+        ``delay`` seconds. Observation only: must not raise."""
+
+    def finish(self, rt: RunContext, output: Any) -> Any:
+        """The workflow completes with ``output`` (after its output expression); returns the
+        final output. May raise a WorkflowError to fault the workflow instead."""
+        return output
+
+    def failed(self, rt: RunContext, error: WorkflowError) -> None:
+        """The workflow ends with ``error``. Observation only: must not raise."""
+
 
 _DEFAULT = FormatProfile()
 _PROFILES: dict[str, FormatProfile] = {}
 
 #: The modules that register the profiles of the built-in formats.
-BUILTIN: dict[str, str] = {"asl": "declarative_wf.formats.asl.runtime"}
+BUILTIN: dict[str, str] = {
+    "asl": "declarative_wf.formats.asl.runtime",
+    "sw1": "declarative_wf.formats.sw.runtime",
+    "sw08": "declarative_wf.formats.sw08.runtime",
+}
 
 
 def register_profile(format_name: str, profile: FormatProfile) -> None:

@@ -60,6 +60,9 @@ class RunContext:
     resume_state: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The workflow clock (the engine's replayed time); set by the driver.
     clock: Callable[[], datetime] | None = None
+    #: True while the engine replays history already recorded (set by the driver): observers
+    #: of format profiles use it to report each event once.
+    replaying: Callable[[], bool] | None = None
     #: When this execution started, by the workflow clock.
     started_at: datetime | None = None
     #: Scratch space of the format profile for this execution (e.g. ASL's event counter).

@@ -86,9 +86,9 @@ def run_workflow(rt: RunContext, payload: dict[str, Any]) -> Generator[Any, Any,
 def finish_workflow(rt: RunContext, data: Any, variables: dict[str, Any] | None = None) -> Any:
     """The workflow's output expression sees the final data and the top-level variables."""
     workflow = rt.workflow
-    if workflow.output is None:
-        return data
-    return rt.eval(workflow.output, data, variables or {})
+    if workflow.output is not None:
+        data = rt.eval(workflow.output, data, variables or {})
+    return rt.profile.finish(rt, data)
 
 
 def _root(workflow: Workflow) -> Any:

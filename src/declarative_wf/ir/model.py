@@ -89,6 +89,10 @@ class RetryRule:
     increment_seconds: float = 0.0
     max_delay_seconds: float | None = None
     jitter: Literal["none", "full"] = "none"
+    #: A random amount in [min, max] seconds added to every delay (after ``jitter``); stable
+    #: under replay. Serverless Workflow's ``jitter: {from, to}``.
+    jitter_min_seconds: float = 0.0
+    jitter_max_seconds: float = 0.0
     #: Give up once this much time has passed since the first attempt.
     max_duration_seconds: float | None = None
 
@@ -149,8 +153,12 @@ class TaskNode(ResultNode):
     #: For HTTP calls: follow ``202 Accepted`` + ``Location`` with durable timers until done.
     poll_async: bool = False
     #: The longest pause between heartbeats of the activity (kept for the formats that declare
-    #: it, such as ASL's HeartbeatSeconds; not enforced on plain activity calls).
+    #: it, such as ASL's HeartbeatSeconds; enforced only on callback waits).
     heartbeat_seconds: Expr | None = None
+    #: True: after the activity returns, wait (durably, as an external event) for a callback
+    #: with the task token the activity received (ASL's ``.waitForTaskToken``); the callback's
+    #: output is the node's result. None (the default) keeps graphs without callbacks unchanged.
+    callback: bool | None = None
 
 
 @dataclass
@@ -193,6 +201,14 @@ class ForEachNode(ResultNode):
     #: object whose keys ``max_concurrency``, ``tolerated_failure_count`` and
     #: ``tolerated_failure_percent`` override the fields of the same name.
     limits: Expr | None = None
+    #: Items read from outside (a file, a URL): the arguments of the built-in activity
+    #: ``dwf.read_items``, evaluated on the node's input; ``items`` then sees the list it
+    #: returns as its step's ``read``.
+    reader: Expr | None = None
+    #: Results written out (to a file): the arguments of the built-in activity
+    #: ``dwf.write_results``, evaluated on the node's input; the activity also receives every
+    #: item's outcome, and what it returns is the node's result.
+    writer: Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -239,6 +255,57 @@ class EventNode(ResultNode):
     kind: ClassVar[str] = "event"
     event: str = ""
     correlate: Expr | None = None
+
+
+@dataclass(frozen=True)
+class EventCorrelation:
+    """Correlate events with data: ``extract`` (jq on the CloudEvent envelope) gives the
+    event's value; ``expect`` (evaluated on the node's input when it starts) is the value it
+    must equal. Without ``expect`` the first accepted event fixes the value for the others."""
+
+    extract: Expr
+    expect: Expr | None = None
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which CloudEvents pass: every attribute of ``attributes`` must match (a literal string
+    is a regular expression matched in full, or equal; other literals must be equal; a jq
+    expression is a predicate over the attribute's value, ``$event`` being the whole event),
+    and every correlation must hold."""
+
+    attributes: dict[str, Expr] = field(default_factory=dict)
+    correlate: dict[str, EventCorrelation] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EventStrategy:
+    """``one`` event of one filter, ``all`` filters once each, or ``any`` filter (an empty
+    list of filters means any event)."""
+
+    mode: Literal["one", "all", "any"] = "any"
+    filters: tuple[EventFilter, ...] = ()
+
+
+@dataclass
+class ListenNode(ResultNode):
+    """Consume CloudEvents from the engine's event bus (docs/events.md). The result is the
+    list of consumed events (read as ``read`` says), or of ``foreach`` outputs, in order.
+    With ``any``, listening goes on until ``until`` (an expression over the list consumed so
+    far) holds or the ``until_events`` strategy is satisfied; events consumed by
+    ``until_events`` are not part of the result."""
+
+    kind: ClassVar[str] = "listen"
+    to: EventStrategy = field(default_factory=EventStrategy)
+    until: Expr | None = None
+    until_events: EventStrategy | None = None
+    read: Literal["data", "envelope", "raw"] = "data"
+    #: Run per consumed event, with the event as data and as variable ``item_var``.
+    foreach: Block | None = None
+    item_var: str = "item"
+    index_var: str = "index"
+    #: Transforms each foreach output (evaluated on it) before it joins the result.
+    item_output: Expr | None = None
 
 
 @dataclass
@@ -332,6 +399,6 @@ NODE_TYPES: dict[str, type[Node]] = {
     cls.kind: cls
     for cls in (
         TaskNode, ChildNode, ParallelNode, ForEachNode, ChoiceNode, WaitNode, EventNode,
-        FailNode, SucceedNode, SetNode, TryNode, LoopNode, CompensateNode,
+        FailNode, SucceedNode, SetNode, TryNode, LoopNode, CompensateNode, ListenNode,
     )
 }

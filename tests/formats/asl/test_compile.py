@@ -85,11 +85,22 @@ def test_the_ir_of_every_corpus_definition_survives_json(case: dict[str, Any]) -
     assert workflow_from_json(json.loads(json.dumps(workflow_to_json(workflow)))) == workflow
 
 
-def test_a_map_with_an_item_reader_fails_instead_of_reading_its_input() -> None:
+def test_a_map_with_an_item_reader_iterates_over_what_the_reader_activity_returns() -> None:
     definition = {"StartAt": "M", "States": {"M": {
-        "Type": "Map", "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "k"}},
+        "Type": "Map", "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key.$": "$.key"},
+                                      "ReaderConfig": {"MaxItemsPath": "$.max"}},
         "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
         "End": True,
     }}}  # fmt: skip
-    outcome = run_asl(definition, [1])
-    assert outcome.status == "failed" and outcome.value.type == "States.ItemReaderFailed"
+    requests: list[Any] = []
+
+    def reader(request: Any) -> Any:
+        requests.append(request)
+        return [{"n": 1}, {"n": 2}]
+
+    from ...interpreter.harness import FakeHost
+
+    outcome = run_asl(definition, {"key": "k.json", "max": 5}, host=FakeHost({"dwf.read_items": reader}))
+    assert outcome.status == "completed" and outcome.value == [{"n": 1}, {"n": 2}]
+    # The reader's fields, resolved against the state input (the activity does the I/O).
+    assert requests == [{"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "k.json"}, "ReaderConfig": {"MaxItems": 5}}]

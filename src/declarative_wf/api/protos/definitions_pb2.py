@@ -24,35 +24,45 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+declarative_wf/api/protos/definitions.proto\x12\x15\x64\x65\x63larative_wf.api.v1\"\x88\x01\n\nDiagnostic\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x0c\n\x04line\x18\x02 \x01(\x05\x12\x0e\n\x06\x63olumn\x18\x03 \x01(\x05\x12\x0c\n\x04\x63ode\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\x12\x0f\n\x07pointer\x18\x06 \x01(\t\x12\x10\n\x08severity\x18\x07 \x01(\t\x12\x0c\n\x04hint\x18\x08 \x01(\t\"\xa9\x01\n\nDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04hash\x18\x03 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x04 \x01(\t\x12\x10\n\x08\x66ilename\x18\x05 \x01(\t\x12\x12\n\ncreated_at\x18\x06 \x01(\t\x12\x14\n\x0c\x61uto_version\x18\x07 \x01(\x08\x12\x0e\n\x06source\x18\x08 \x01(\t\x12\x12\n\ngraph_json\x18\t \x01(\t\"?\n\rSubmitRequest\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"\x8d\x01\n\x0eSubmitResponse\x12\x35\n\ndefinition\x18\x01 \x01(\x0b\x32!.declarative_wf.api.v1.Definition\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12\x33\n\x08warnings\x18\x03 \x03(\x0b\x32!.declarative_wf.api.v1.Diagnostic\"3\n\x0fValidateRequest\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\"Y\n\x10ValidateResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x36\n\x0b\x64iagnostics\x18\x02 \x03(\x0b\x32!.declarative_wf.api.v1.Diagnostic\"\x1b\n\x0bListRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"F\n\x0cListResponse\x12\x36\n\x0b\x64\x65\x66initions\x18\x01 \x03(\x0b\x32!.declarative_wf.api.v1.Definition\"\x19\n\nGetRequest\x12\x0b\n\x03ref\x18\x01 \x01(\t\"\x1c\n\rDeleteRequest\x12\x0b\n\x03ref\x18\x01 \x01(\t\"D\n\x0e\x44\x65leteResponse\x12\x32\n\x07\x64\x65leted\x18\x01 \x03(\x0b\x32!.declarative_wf.api.v1.Definition2\xb6\x03\n\x0b\x44\x65\x66initions\x12U\n\x06Submit\x12$.declarative_wf.api.v1.SubmitRequest\x1a%.declarative_wf.api.v1.SubmitResponse\x12[\n\x08Validate\x12&.declarative_wf.api.v1.ValidateRequest\x1a\'.declarative_wf.api.v1.ValidateResponse\x12O\n\x04List\x12\".declarative_wf.api.v1.ListRequest\x1a#.declarative_wf.api.v1.ListResponse\x12K\n\x03Get\x12!.declarative_wf.api.v1.GetRequest\x1a!.declarative_wf.api.v1.Definition\x12U\n\x06\x44\x65lete\x12$.declarative_wf.api.v1.DeleteRequest\x1a%.declarative_wf.api.v1.DeleteResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+declarative_wf/api/protos/definitions.proto\x12\x15\x64\x65\x63larative_wf.api.v1\"=\n\x12TaskSuccessRequest\x12\x12\n\ntask_token\x18\x01 \x01(\t\x12\x13\n\x0boutput_json\x18\x02 \x01(\t\"d\n\x12TaskFailureRequest\x12\x12\n\ntask_token\x18\x01 \x01(\t\x12\x12\n\x05\x65rror\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05\x63\x61use\x18\x03 \x01(\tH\x01\x88\x01\x01\x42\x08\n\x06_errorB\x08\n\x06_cause\"*\n\x14TaskHeartbeatRequest\x12\x12\n\ntask_token\x18\x01 \x01(\t\"\x16\n\x14TaskCallbackResponse\"\x88\x01\n\nDiagnostic\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x0c\n\x04line\x18\x02 \x01(\x05\x12\x0e\n\x06\x63olumn\x18\x03 \x01(\x05\x12\x0c\n\x04\x63ode\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\x12\x0f\n\x07pointer\x18\x06 \x01(\t\x12\x10\n\x08severity\x18\x07 \x01(\t\x12\x0c\n\x04hint\x18\x08 \x01(\t\"\xa9\x01\n\nDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04hash\x18\x03 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x04 \x01(\t\x12\x10\n\x08\x66ilename\x18\x05 \x01(\t\x12\x12\n\ncreated_at\x18\x06 \x01(\t\x12\x14\n\x0c\x61uto_version\x18\x07 \x01(\x08\x12\x0e\n\x06source\x18\x08 \x01(\t\x12\x12\n\ngraph_json\x18\t \x01(\t\"?\n\rSubmitRequest\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"\x8d\x01\n\x0eSubmitResponse\x12\x35\n\ndefinition\x18\x01 \x01(\x0b\x32!.declarative_wf.api.v1.Definition\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12\x33\n\x08warnings\x18\x03 \x03(\x0b\x32!.declarative_wf.api.v1.Diagnostic\"3\n\x0fValidateRequest\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\"Y\n\x10ValidateResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x36\n\x0b\x64iagnostics\x18\x02 \x03(\x0b\x32!.declarative_wf.api.v1.Diagnostic\"\x1b\n\x0bListRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"F\n\x0cListResponse\x12\x36\n\x0b\x64\x65\x66initions\x18\x01 \x03(\x0b\x32!.declarative_wf.api.v1.Definition\"\x19\n\nGetRequest\x12\x0b\n\x03ref\x18\x01 \x01(\t\"\x1c\n\rDeleteRequest\x12\x0b\n\x03ref\x18\x01 \x01(\t\"D\n\x0e\x44\x65leteResponse\x12\x32\n\x07\x64\x65leted\x18\x01 \x03(\x0b\x32!.declarative_wf.api.v1.Definition2\xb6\x03\n\x0b\x44\x65\x66initions\x12U\n\x06Submit\x12$.declarative_wf.api.v1.SubmitRequest\x1a%.declarative_wf.api.v1.SubmitResponse\x12[\n\x08Validate\x12&.declarative_wf.api.v1.ValidateRequest\x1a\'.declarative_wf.api.v1.ValidateResponse\x12O\n\x04List\x12\".declarative_wf.api.v1.ListRequest\x1a#.declarative_wf.api.v1.ListResponse\x12K\n\x03Get\x12!.declarative_wf.api.v1.GetRequest\x1a!.declarative_wf.api.v1.Definition\x12U\n\x06\x44\x65lete\x12$.declarative_wf.api.v1.DeleteRequest\x1a%.declarative_wf.api.v1.DeleteResponse2\xd4\x02\n\rTaskCallbacks\x12i\n\x0fSendTaskSuccess\x12).declarative_wf.api.v1.TaskSuccessRequest\x1a+.declarative_wf.api.v1.TaskCallbackResponse\x12i\n\x0fSendTaskFailure\x12).declarative_wf.api.v1.TaskFailureRequest\x1a+.declarative_wf.api.v1.TaskCallbackResponse\x12m\n\x11SendTaskHeartbeat\x12+.declarative_wf.api.v1.TaskHeartbeatRequest\x1a+.declarative_wf.api.v1.TaskCallbackResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'declarative_wf.api.protos.definitions_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DIAGNOSTIC']._serialized_start=71
-  _globals['_DIAGNOSTIC']._serialized_end=207
-  _globals['_DEFINITION']._serialized_start=210
-  _globals['_DEFINITION']._serialized_end=379
-  _globals['_SUBMITREQUEST']._serialized_start=381
-  _globals['_SUBMITREQUEST']._serialized_end=444
-  _globals['_SUBMITRESPONSE']._serialized_start=447
-  _globals['_SUBMITRESPONSE']._serialized_end=588
-  _globals['_VALIDATEREQUEST']._serialized_start=590
-  _globals['_VALIDATEREQUEST']._serialized_end=641
-  _globals['_VALIDATERESPONSE']._serialized_start=643
-  _globals['_VALIDATERESPONSE']._serialized_end=732
-  _globals['_LISTREQUEST']._serialized_start=734
-  _globals['_LISTREQUEST']._serialized_end=761
-  _globals['_LISTRESPONSE']._serialized_start=763
-  _globals['_LISTRESPONSE']._serialized_end=833
-  _globals['_GETREQUEST']._serialized_start=835
-  _globals['_GETREQUEST']._serialized_end=860
-  _globals['_DELETEREQUEST']._serialized_start=862
-  _globals['_DELETEREQUEST']._serialized_end=890
-  _globals['_DELETERESPONSE']._serialized_start=892
-  _globals['_DELETERESPONSE']._serialized_end=960
-  _globals['_DEFINITIONS']._serialized_start=963
-  _globals['_DEFINITIONS']._serialized_end=1401
+  _globals['_TASKSUCCESSREQUEST']._serialized_start=70
+  _globals['_TASKSUCCESSREQUEST']._serialized_end=131
+  _globals['_TASKFAILUREREQUEST']._serialized_start=133
+  _globals['_TASKFAILUREREQUEST']._serialized_end=233
+  _globals['_TASKHEARTBEATREQUEST']._serialized_start=235
+  _globals['_TASKHEARTBEATREQUEST']._serialized_end=277
+  _globals['_TASKCALLBACKRESPONSE']._serialized_start=279
+  _globals['_TASKCALLBACKRESPONSE']._serialized_end=301
+  _globals['_DIAGNOSTIC']._serialized_start=304
+  _globals['_DIAGNOSTIC']._serialized_end=440
+  _globals['_DEFINITION']._serialized_start=443
+  _globals['_DEFINITION']._serialized_end=612
+  _globals['_SUBMITREQUEST']._serialized_start=614
+  _globals['_SUBMITREQUEST']._serialized_end=677
+  _globals['_SUBMITRESPONSE']._serialized_start=680
+  _globals['_SUBMITRESPONSE']._serialized_end=821
+  _globals['_VALIDATEREQUEST']._serialized_start=823
+  _globals['_VALIDATEREQUEST']._serialized_end=874
+  _globals['_VALIDATERESPONSE']._serialized_start=876
+  _globals['_VALIDATERESPONSE']._serialized_end=965
+  _globals['_LISTREQUEST']._serialized_start=967
+  _globals['_LISTREQUEST']._serialized_end=994
+  _globals['_LISTRESPONSE']._serialized_start=996
+  _globals['_LISTRESPONSE']._serialized_end=1066
+  _globals['_GETREQUEST']._serialized_start=1068
+  _globals['_GETREQUEST']._serialized_end=1093
+  _globals['_DELETEREQUEST']._serialized_start=1095
+  _globals['_DELETEREQUEST']._serialized_end=1123
+  _globals['_DELETERESPONSE']._serialized_start=1125
+  _globals['_DELETERESPONSE']._serialized_end=1193
+  _globals['_DEFINITIONS']._serialized_start=1196
+  _globals['_DEFINITIONS']._serialized_end=1634
+  _globals['_TASKCALLBACKS']._serialized_start=1637
+  _globals['_TASKCALLBACKS']._serialized_end=1977
 # @@protoc_insertion_point(module_scope)

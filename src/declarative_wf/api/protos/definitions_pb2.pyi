@@ -6,6 +6,34 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class TaskSuccessRequest(_message.Message):
+    __slots__ = ("task_token", "output_json")
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_JSON_FIELD_NUMBER: _ClassVar[int]
+    task_token: str
+    output_json: str
+    def __init__(self, task_token: _Optional[str] = ..., output_json: _Optional[str] = ...) -> None: ...
+
+class TaskFailureRequest(_message.Message):
+    __slots__ = ("task_token", "error", "cause")
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
+    task_token: str
+    error: str
+    cause: str
+    def __init__(self, task_token: _Optional[str] = ..., error: _Optional[str] = ..., cause: _Optional[str] = ...) -> None: ...
+
+class TaskHeartbeatRequest(_message.Message):
+    __slots__ = ("task_token",)
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    task_token: str
+    def __init__(self, task_token: _Optional[str] = ...) -> None: ...
+
+class TaskCallbackResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class Diagnostic(_message.Message):
     __slots__ = ("file", "line", "column", "code", "message", "pointer", "severity", "hint")
     FILE_FIELD_NUMBER: _ClassVar[int]

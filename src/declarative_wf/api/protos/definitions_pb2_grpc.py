@@ -272,3 +272,173 @@ class Definitions:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class TaskCallbacksStub:
+    """Callbacks for ASL tasks that wait with .waitForTaskToken (AWS's SendTaskSuccess,
+    SendTaskFailure, SendTaskHeartbeat). Errors: INVALID_ARGUMENT (not a token, or the output is
+    not JSON: ERR_TASK_TOKEN_INVALID / ERR_TASK_OUTPUT_INVALID), NOT_FOUND (its instance does not
+    exist: ERR_TASK_DOES_NOT_EXIST), FAILED_PRECONDITION (the task already ended: ERR_TASK_TIMED_OUT).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.SendTaskSuccess = channel.unary_unary(
+                '/declarative_wf.api.v1.TaskCallbacks/SendTaskSuccess',
+                request_serializer=declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskSuccessRequest.SerializeToString,
+                response_deserializer=declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskCallbackResponse.FromString,
+                _registered_method=True)
+        self.SendTaskFailure = channel.unary_unary(
+                '/declarative_wf.api.v1.TaskCallbacks/SendTaskFailure',
+                request_serializer=declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskFailureRequest.SerializeToString,
+                response_deserializer=declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskCallbackResponse.FromString,
+                _registered_method=True)
+        self.SendTaskHeartbeat = channel.unary_unary(
+                '/declarative_wf.api.v1.TaskCallbacks/SendTaskHeartbeat',
+                request_serializer=declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskHeartbeatRequest.SerializeToString,
+                response_deserializer=declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskCallbackResponse.FromString,
+                _registered_method=True)
+
+
+class TaskCallbacksServicer:
+    """Callbacks for ASL tasks that wait with .waitForTaskToken (AWS's SendTaskSuccess,
+    SendTaskFailure, SendTaskHeartbeat). Errors: INVALID_ARGUMENT (not a token, or the output is
+    not JSON: ERR_TASK_TOKEN_INVALID / ERR_TASK_OUTPUT_INVALID), NOT_FOUND (its instance does not
+    exist: ERR_TASK_DOES_NOT_EXIST), FAILED_PRECONDITION (the task already ended: ERR_TASK_TIMED_OUT).
+    """
+
+    def SendTaskSuccess(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendTaskFailure(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendTaskHeartbeat(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_TaskCallbacksServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'SendTaskSuccess': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendTaskSuccess,
+                    request_deserializer=declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskSuccessRequest.FromString,
+                    response_serializer=declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskCallbackResponse.SerializeToString,
+            ),
+            'SendTaskFailure': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendTaskFailure,
+                    request_deserializer=declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskFailureRequest.FromString,
+                    response_serializer=declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskCallbackResponse.SerializeToString,
+            ),
+            'SendTaskHeartbeat': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendTaskHeartbeat,
+                    request_deserializer=declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskHeartbeatRequest.FromString,
+                    response_serializer=declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskCallbackResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'declarative_wf.api.v1.TaskCallbacks', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('declarative_wf.api.v1.TaskCallbacks', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class TaskCallbacks:
+    """Callbacks for ASL tasks that wait with .waitForTaskToken (AWS's SendTaskSuccess,
+    SendTaskFailure, SendTaskHeartbeat). Errors: INVALID_ARGUMENT (not a token, or the output is
+    not JSON: ERR_TASK_TOKEN_INVALID / ERR_TASK_OUTPUT_INVALID), NOT_FOUND (its instance does not
+    exist: ERR_TASK_DOES_NOT_EXIST), FAILED_PRECONDITION (the task already ended: ERR_TASK_TIMED_OUT).
+    """
+
+    @staticmethod
+    def SendTaskSuccess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/declarative_wf.api.v1.TaskCallbacks/SendTaskSuccess',
+            declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskSuccessRequest.SerializeToString,
+            declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskCallbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendTaskFailure(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/declarative_wf.api.v1.TaskCallbacks/SendTaskFailure',
+            declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskFailureRequest.SerializeToString,
+            declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskCallbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendTaskHeartbeat(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/declarative_wf.api.v1.TaskCallbacks/SendTaskHeartbeat',
+            declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskHeartbeatRequest.SerializeToString,
+            declarative__wf_dot_api_dot_protos_dot_definitions__pb2.TaskCallbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

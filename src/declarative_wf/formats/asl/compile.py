@@ -18,7 +18,6 @@ State → node:
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -28,69 +27,35 @@ from declarative_wf.diagnostics import Diagnostic
 from declarative_wf.expressions.asl_eval import is_jsonata_template, jsonata_source
 from declarative_wf.expressions.asl_paths import PathKind, PathSyntaxError, compile_path
 from declarative_wf.ir import (
-    Block, CatchRule, ChildNode, ChoiceCase, ChoiceNode, ErrorMatch, Expr, FailNode, ForEachNode, Merge, Node,
-    ParallelNode, RetryRule, SetNode, SourceRef, SucceedNode, TaskNode, WaitNode, Workflow,
+    Block,
+    CatchRule,
+    ChildNode,
+    ChoiceCase,
+    ChoiceNode,
+    ErrorMatch,
+    Expr,
+    FailNode,
+    ForEachNode,
+    Merge,
+    Node,
+    ParallelNode,
+    RetryRule,
+    SetNode,
+    SourceRef,
+    SucceedNode,
+    TaskNode,
+    WaitNode,
+    Workflow,
 )
 from declarative_wf.loading import LoadedDocument, pointer_join
+
+from .readers import reader_expr, writer_expr
+from .resources import CALLBACK_SUFFIX, ResourceTarget, name_from_arn, resource_target
 
 __all__ = ["ResourceTarget", "compile_workflow", "resource_target"]
 
 JSONPATH = "JSONPath"
 JSONATA = "JSONata"
-
-
-# --------------------------------------------------------------------------- resources
-
-
-@dataclass(frozen=True)
-class ResourceTarget:
-    """What a Task's ``Resource`` runs: an activity (``kind="activity"``) or another state
-    machine as a child workflow (``kind="child"``). ``shape`` names how AWS shapes that
-    integration's result (``http``, ``lambda``, ``sfn``, ``sfn.sync``, ``sfn.sync2``), if at all."""
-
-    kind: str
-    name: str
-    shape: str | None = None
-    #: Where the activity/child name comes from when it is a parameter (``FunctionName``,
-    #: ``StateMachineArn``); ``name`` is then empty until the parameters are read.
-    name_parameter: str | None = None
-    #: The parameter holding the payload to send (``Payload``, ``Input``); None: all of them.
-    payload_parameter: str | None = None
-
-
-_LAMBDA_ARN = re.compile(r"\Aarn:aws[\w-]*:lambda:[^:]*:[^:]*:function:([^:]+)(?::[^:]+)?\Z")
-_ACTIVITY_ARN = re.compile(r"\Aarn:aws[\w-]*:states:[^:]*:[^:]*:activity:(.+)\Z")
-_START_EXECUTION = re.compile(r"\Aarn:aws[\w-]*:states:::states:startExecution(\.sync(:2)?)?\Z")
-_LAMBDA_INVOKE = re.compile(r"\Aarn:aws[\w-]*:states:::lambda:invoke\Z")
-_HTTP_INVOKE = re.compile(r"\Aarn:aws[\w-]*:states:::http:invoke\Z")
-
-
-def resource_target(resource: str) -> ResourceTarget:
-    """The documented mapping of a Task ``Resource`` (docs/asl.md)."""
-    if match := _LAMBDA_ARN.match(resource):
-        return ResourceTarget("activity", match.group(1))
-    if match := _ACTIVITY_ARN.match(resource):
-        return ResourceTarget("activity", match.group(1))
-    if _HTTP_INVOKE.match(resource):
-        return ResourceTarget("activity", "http", shape="http")
-    if _LAMBDA_INVOKE.match(resource):
-        return ResourceTarget("activity", "", shape="lambda", name_parameter="FunctionName", payload_parameter="Payload")
-    if match := _START_EXECUTION.match(resource):
-        shape = "sfn.sync2" if match.group(2) else "sfn.sync" if match.group(1) else "sfn"
-        return ResourceTarget("child", "", shape=shape, name_parameter="StateMachineArn", payload_parameter="Input")
-    if not resource.startswith("arn:"):
-        return ResourceTarget("activity", resource)
-    return ResourceTarget("activity", resource)
-
-
-def name_from_arn(value: str) -> str:
-    """``arn:...:function:NAME[:alias]`` / ``arn:...:stateMachine:NAME`` → NAME; else the text."""
-    if match := _LAMBDA_ARN.match(value):
-        return match.group(1)
-    parts = value.split(":")
-    if value.startswith("arn:") and len(parts) >= 7:
-        return parts[6]
-    return value
 
 
 # --------------------------------------------------------------------------- expressions
@@ -380,7 +345,18 @@ class _Compiler:
             resource = str(reference[0] if isinstance(reference, list) and reference else reference)
         elif not isinstance(resource, str):
             resource = ""
+        # ".waitForTaskToken": run the integration, then wait for a callback with $$.Task.Token.
+        callback = resource.endswith(CALLBACK_SUFFIX)
+        if callback:
+            resource = resource[: -len(CALLBACK_SUFFIX)]
         target = resource_target(resource)
+        if callback and (target.kind == "child" or target.shape == "http"):
+            self.error(
+                "ASL-E040",
+                f"{resource}{CALLBACK_SUFFIX} is not supported: use .waitForTaskToken with lambda:invoke, an activity "
+                "name or another integration that maps to an activity (docs/asl.md)",
+                pointer_join(pointer, "Resource"),
+            )
         parameters_field = "Arguments" if language == JSONATA else "Parameters"
         parameters = state.get(parameters_field)
         name = target.name
@@ -410,7 +386,7 @@ class _Compiler:
             args = self.jsonata(parameters, parameters_field)
         else:
             args = self.payload(parameters, parameters_field)
-        shape = target.shape
+        shape = None if callback else target.shape  # the callback's output is the result as sent
         common: dict[str, Any] = dict(
             **base,
             input=self.input_path(state, language),
@@ -434,7 +410,9 @@ class _Compiler:
                 common["output"] = _ja({"op": "root", "root": "result", "shape": shape})
         if target.kind == "child":
             return ChildNode(**common, workflow=name)
-        return TaskNode(**common, activity=name, heartbeat_seconds=self._seconds(state, "HeartbeatSeconds", language))
+        return TaskNode(
+            **common, activity=name, heartbeat_seconds=self._seconds(state, "HeartbeatSeconds", language), callback=callback or None
+        )
 
     def _http_args(self, parameters: Any, field: str, language: str) -> Expr | None:
         if parameters is None:
@@ -584,9 +562,16 @@ class _Compiler:
         batcher = state.get("ItemBatcher")
         if isinstance(batcher, dict):
             items_spec["batcher"] = self._batcher(batcher, language)
-        for unsupported in ("ItemReader", "ResultWriter"):
-            if unsupported in state:  # validation warned; running it must not silently differ
-                items_spec["unsupported"] = unsupported
+        reader = None
+        if isinstance(state.get("ItemReader"), dict):
+            # The items are what the reader activity returns (the node's step "read").
+            reader = reader_expr(state["ItemReader"], language == JSONATA, lambda t, f: self.payload(t, f), lambda t, f: self.jsonata(t, f))
+            items_spec = {key: value for key, value in items_spec.items() if key not in ("path", "value", "field")}
+            items_spec["root"] = "read"
+        writer = None
+        if isinstance(state.get("ResultWriter"), dict):
+            # The results go to the writer activity; what it returns is the Map's result.
+            writer = writer_expr(state["ResultWriter"], language == JSONATA, lambda t, f: self.payload(t, f), lambda t, f: self.jsonata(t, f))
         items = (_jp if language == JSONPATH else _ja)(items_spec)
         # ItemSelector (or the legacy Parameters)
         selector_key = "ItemSelector" if "ItemSelector" in state else "Parameters" if language == JSONPATH else None
@@ -622,6 +607,8 @@ class _Compiler:
             item_var="",
             item_input=item_input,
             limits=(_jp if language == JSONPATH else _ja)(limits) if len(limits) > 1 else None,
+            reader=reader,
+            writer=writer,
             **static,
             **self._result_fields(state, pointer, language, ids),
         )

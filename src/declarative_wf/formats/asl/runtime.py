@@ -62,13 +62,18 @@ class AslProfile(FormatProfile):
 
     def context(self, rt: RunContext, node: Node | None, variables: Mapping[str, Any], step: Mapping[str, Any]) -> Mapping[str, Any]:
         name = rt.workflow.name
+        # A Map's chunk child is part of its parent's execution: it reports the parent's id
+        # and start time (handed down in the chunk's payload, see interpreter/nodes/concurrent.py).
+        found = rt.context.get("execution")
+        execution: Mapping[str, Any] = found if isinstance(found, dict) else {}
+        execution_id = str(execution.get("instance_id") or rt.instance_id)
         context: dict[str, Any] = {
             "Execution": {
-                "Id": execution_arn(name, rt.instance_id),
+                "Id": execution_arn(name, execution_id),
                 "Input": rt.input,
-                "Name": rt.instance_id,
+                "Name": execution_id,
                 "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/declarative-wf",
-                "StartTime": _iso(rt.started_at),
+                "StartTime": execution.get("started_at") or _iso(rt.started_at),
                 "RedriveCount": 0,
             },
             "StateMachine": {"Id": state_machine_arn(name), "Name": name},
@@ -80,6 +85,8 @@ class AslProfile(FormatProfile):
                 "Name": node.label or node.id,
                 "RetryCount": max(0, int(step.get("attempt", 1)) - 1),
             }
+        if "task_token" in step:  # a Task that waits for a callback (.waitForTaskToken)
+            context["Task"] = {"Token": step["task_token"]}
         if "item" in step:
             context["Map"] = {"Item": {"Index": step.get("index"), "Value": step["item"]}}
         return context
@@ -128,6 +135,12 @@ class AslProfile(FormatProfile):
             )
         elif error.type == "Timeout" and "timeout" in kinds:
             error.type = "States.Timeout"
+        elif error.type == "HeartbeatTimeout" and "timeout" in kinds:
+            error.type = "States.HeartbeatTimeout"
+        elif "callback" in kinds:
+            pass  # SendTaskFailure's error and cause, exactly as sent
+        elif error.type in ("ItemReaderFailed", "ResultWriterFailed") and node.kind == "foreach":
+            error.type = f"States.{error.type}"
         elif error.type == "NoChoiceMatched":
             error.type = "States.NoChoiceMatched"
             error.message = f"No Matches! in state '{name}'"

@@ -24,13 +24,19 @@ from jsonschema import ValidationError
 from declarative_wf.diagnostics import Diagnostic, Severity, quote, suggest
 from declarative_wf.expressions.asl_eval import is_jsonata_template, jsonata_source
 from declarative_wf.expressions.asl_intrinsics import (
-    IntrinsicCall, IntrinsicSyntaxError, Literal, PathReference, StringLiteral, parse_intrinsic,
+    IntrinsicCall,
+    IntrinsicSyntaxError,
+    Literal,
+    PathReference,
+    StringLiteral,
+    parse_intrinsic,
 )
 from declarative_wf.expressions.asl_paths import PathKind, PathSyntaxError, compile_path
 from declarative_wf.expressions.jsonata_eval import JsonataSyntaxError, compile_jsonata
 from declarative_wf.loading import LoadedDocument, pointer_join
 
 from .compile import COMPARISON_OPERATORS, JSONATA, JSONPATH, result_path
+from .readers import reader_problems, writer_problems
 
 __all__ = ["load_schema", "validate_document", "PREDEFINED_ERRORS"]
 
@@ -605,13 +611,14 @@ class _Validator:
         for key in ("MaxConcurrency", "ToleratedFailurePercentage", "ToleratedFailureCount"):
             if key in state and f"{key}Path" in state:
                 self.report.error("ASL-E041", f"a Map state has either {key} or {key}Path, not both", pointer_join(pointer, f"{key}Path"), key=True)
-        for key in ("ItemReader", "ResultWriter"):
-            if key in state:
-                self.report.warning(
-                    "ASL-W001", f"{key} is not supported yet: this Map fails with States.{'ItemReaderFailed' if key == 'ItemReader' else 'ResultWriterFailed'} when it runs",
-                    pointer_join(pointer, key), key=True,
-                )  # fmt: skip
+        for severity, code, message, in_config in writer_problems(state.get("ResultWriter")):
+            here = pointer_join(pointer_join(pointer, "ResultWriter"), "WriterConfig" if in_config else "Resource")
+            (self.report.error if severity == "error" else self.report.warning)(code, message, here)
         reader = state.get("ItemReader")
+        for severity, code, message, in_config in reader_problems(reader):
+            here = pointer_join(pointer, "ItemReader")
+            here = pointer_join(here, "ReaderConfig") if in_config else pointer_join(here, "Resource") if code == "ASL-W001" and "Resource" in message else here
+            (self.report.error if severity == "error" else self.report.warning)(code, message, here)
         if isinstance(reader, dict) and isinstance(reader.get("ReaderConfig"), dict):
             config = reader["ReaderConfig"]
             if "MaxItems" in config and "MaxItemsPath" in config:

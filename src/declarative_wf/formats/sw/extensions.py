@@ -68,7 +68,14 @@ TaskCompiler = Callable[[TaskCompileContext, Mapping[str, Any]], "ir.Node | None
 _COMPILERS: dict[str, TaskCompiler] = {}
 
 #: Modules that register compilers for these kinds when imported (imported on first use).
-PROVIDERS: dict[str, str] = {}
+PROVIDERS: dict[str, str] = {
+    "listen": "declarative_wf.formats.sw.events",
+    "emit": "declarative_wf.formats.sw.events",
+    "call:openapi": "declarative_wf.formats.sw.calls",
+    "call:grpc": "declarative_wf.formats.sw.calls",
+    "call:asyncapi": "declarative_wf.formats.sw.calls",
+}
+PROVIDERS.update({"listen": "declarative_wf.formats.sw.events", "emit": "declarative_wf.formats.sw.events"})
 
 
 def register_task_compiler(kind: str, compiler: TaskCompiler) -> None:

@@ -1,5 +1,5 @@
 """Node runners, one module per family; importing this package registers them all."""
 
-from . import concurrent, flow, tasks
+from . import concurrent, events, flow, tasks
 
-__all__ = ["concurrent", "flow", "tasks"]
+__all__ = ["concurrent", "events", "flow", "tasks"]

@@ -8,15 +8,34 @@ for very large inputs), so no single history grows with the size of the input.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
+import uuid
 from collections.abc import Generator
+from datetime import UTC
 from typing import Any
 
 from declarative_wf.ir import Block, ForEachNode, ParallelNode
 
 from ..blocks import NodeGen, run_block, run_guarded, runner
-from ..commands import CallChild, Cancel, FiberGroup, FiberHandle, Next, Spawn, WorkflowError, runtime_error
+from ..commands import (
+    CallActivity,
+    CallChild,
+    Cancel,
+    FiberGroup,
+    FiberHandle,
+    Next,
+    Spawn,
+    WorkflowError,
+    runtime_error,
+)
 from ..runtime import RunContext, Step, error_object
+from .tasks import activity_envelope
+
+#: The built-in activity that reads the items of a for-each with a ``reader``.
+READER_ACTIVITY = "dwf.read_items"
+#: The built-in activity that writes out the results of a for-each with a ``writer``.
+WRITER_ACTIVITY = "dwf.write_results"
 
 CHUNK_SIZE = 100
 CHUNKS_AT_ONCE = 4
@@ -85,6 +104,12 @@ def _gather(group: FiberGroup, handles: list[FiberHandle], tolerated: int | None
 @runner("foreach")
 def run_foreach(rt: RunContext, node: ForEachNode, data: Any, variables: dict[str, Any]) -> NodeGen:
     def attempt(effective: Any, number: int, step: Step) -> Generator[Any, Any, Any]:
+        if node.reader is not None:
+            # Items from a file or URL: read by an activity (the orchestrator does no I/O).
+            request = rt.eval(node.reader, effective, variables, node, step)
+            rt.count_step()
+            read = yield CallActivity(READER_ACTIVITY, activity_envelope(request, number, rt, node))
+            step = {**step, "read": read}
         items = rt.eval(node.items, effective, variables, node, step)
         if not isinstance(items, list):
             raise runtime_error(f"for-each needs a list of items, got {type(items).__name__}", node.source)
@@ -93,7 +118,10 @@ def run_foreach(rt: RunContext, node: ForEachNode, data: Any, variables: dict[st
             outcomes = yield from run_in_children(rt, limited, items, effective, variables)
         else:
             outcomes = yield from run_items(rt, limited, items, 0, effective, variables, fail_fast=True)
-        return _tolerate(limited, outcomes)
+        results = _tolerate(limited, outcomes)
+        if node.writer is None:
+            return results
+        return (yield from _write_results(rt, node, effective, variables, step, number, items, outcomes))
 
     return (yield from run_guarded(rt, node, data, variables, attempt))
 
@@ -218,6 +246,8 @@ def run_in_children(
                     # item_input it would copy the whole input into every chunk's history.
                     "data": effective if node.item_input is not None else None,
                     "limits": {key: getattr(node, key) for key in _LIMITS},
+                    # The execution the items belong to (the top instance, not this chunk).
+                    "execution": execution_of(rt),
                 },
             }
             if rt.workflow.options.get("chunks_read_execution_input"):
@@ -239,6 +269,51 @@ def run_in_children(
     return outcomes
 
 
+def _write_results(
+    rt: RunContext,
+    node: ForEachNode,
+    effective: Any,
+    variables: dict[str, Any],
+    step: Step,
+    number: int,
+    items: list[Any],
+    outcomes: list[tuple[bool, Any]],
+) -> Generator[Any, Any, Any]:
+    """Hands every outcome to the writer activity; what it returns is the node's result."""
+    assert node.writer is not None
+    request = rt.eval(node.writer, effective, variables, node, step)
+    if not isinstance(request, dict):
+        raise runtime_error(f"the writer of a for-each must be an object, got {type(request).__name__}", node.source)
+    execution = execution_of(rt)
+    # A run id derived from the execution, the node and the attempt: a retried activity
+    # rewrites the same files, and a replay computes the same id.
+    run = hashlib.sha256(f"{execution['instance_id']}|{node.id}|{number}".encode()).hexdigest()[:32]
+    request = {
+        **request,
+        "Outcomes": [{"ok": True, "value": value} if ok else {"ok": False, "error": error_object(value)} for ok, value in outcomes],
+        "Items": items,
+        "Run": str(uuid.UUID(run)),
+        "Workflow": rt.workflow.name,
+    }
+    rt.count_step()
+    return (yield CallActivity(WRITER_ACTIVITY, activity_envelope(request, number, rt, node)))
+
+
+def execution_of(rt: RunContext) -> dict[str, Any]:
+    """The instance id and start time of the execution ``rt`` belongs to: its own, or (in a
+    for-each chunk child) the one its chunk payload names."""
+    inherited = rt.context.get("execution")
+    if isinstance(inherited, dict):
+        return inherited
+    started = rt.started_at
+    if started is not None and started.tzinfo is not None:
+        started = started.astimezone(UTC)
+    text = None
+    if started is not None:
+        text = started.strftime("%Y-%m-%dT%H:%M:%S.") + f"{started.microsecond // 1000:03d}Z"
+    return {"instance_id": rt.instance_id, "started_at": text}
+
+
 def _call_child(payload: dict[str, Any], instance_id: str) -> Generator[Any, Any, Any]:
     return (yield CallChild(payload, instance_id))
 
@@ -255,6 +330,8 @@ def _error_from_json(data: dict[str, Any]) -> WorkflowError:
 
 def run_chunk(rt: RunContext, spec: dict[str, Any]) -> Generator[Any, Any, list[dict[str, Any]]]:
     """The body of a for-each chunk child: every outcome is returned, failures included."""
+    if isinstance(spec.get("execution"), dict):
+        rt.context["execution"] = spec["execution"]
     node = rt.node(spec["node"])
     if not isinstance(node, ForEachNode):
         raise runtime_error(f"{spec['node']!r} is not a for-each node")

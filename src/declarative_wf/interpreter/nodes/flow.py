@@ -85,7 +85,7 @@ def run_succeed(rt: RunContext, node: SucceedNode, data: Any, variables: dict[st
     output = rt.eval_optional(node.output, effective, variables, node, effective, step)
     yield from ()
     if node.scope == "workflow":
-        raise WorkflowSucceeded(output)
+        raise WorkflowSucceeded(output, variables)
     return NodeResult(output, assign(rt, node, node.assign, output, variables, step), stop="block")
 
 

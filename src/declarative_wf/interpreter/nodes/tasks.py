@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
 from declarative_wf.ir import ChildNode, EventNode, ResultNode, TaskNode
+from declarative_wf.task_tokens import TOKEN_ACTIVITY, TaskToken
 
 from ..blocks import NodeGen, run_guarded, runner
-from ..commands import CallActivity, CallChild, Now, Race, Sleep, WaitEvent, WorkflowError
+from ..commands import (
+    CallActivity,
+    CallChild,
+    Cancel,
+    Join,
+    Now,
+    Race,
+    Sleep,
+    Spawn,
+    WaitEvent,
+    WorkflowError,
+)
 from ..runtime import RunContext, Step
 
 #: Seconds between polls of an asynchronous HTTP operation that sends no Retry-After.
@@ -49,6 +61,9 @@ def activity_envelope(arguments: Any, attempt: int, rt: RunContext, node: Result
 
 @runner("task")
 def run_task(rt: RunContext, node: TaskNode, data: Any, variables: dict[str, Any]) -> NodeGen:
+    if node.callback:
+        return (yield from run_guarded(rt, node, data, variables, _callback_attempt(rt, node, variables)))
+
     def attempt(effective: Any, number: int, step: Step) -> Generator[Any, Any, Any]:
         arguments = rt.eval_optional(node.args, effective, variables, node, effective, step)
         call = CallActivity(node.activity, activity_envelope(arguments, number, rt, node))
@@ -58,6 +73,123 @@ def run_task(rt: RunContext, node: TaskNode, data: Any, variables: dict[str, Any
         return result
 
     return (yield from run_guarded(rt, node, data, variables, attempt))
+
+
+def _callback_attempt(rt: RunContext, node: TaskNode, variables: dict[str, Any]) -> Any:
+    """One attempt of a task that waits for a callback (see :mod:`declarative_wf.task_tokens`):
+    draw a token, call the activity with it (as the step's ``task_token``), then wait for the
+    token's event. ``timeout_seconds`` bounds the whole attempt (``Timeout``);
+    ``heartbeat_seconds`` bounds every pause between callbacks (``HeartbeatTimeout``). The
+    wait is an external event, never a blocked activity (see :func:`_wait_for_callback`)."""
+
+    def attempt(effective: Any, number: int, step: Step) -> Generator[Any, Any, Any]:
+        now = yield Now()
+        total = _seconds(rt, node, node.timeout_seconds, effective, variables, step)
+        heartbeat = _seconds(rt, node, node.heartbeat_seconds, effective, variables, step)
+        deadline = None if total is None else now + timedelta(seconds=total)
+        rt.count_step()
+        nonce = yield CallActivity(TOKEN_ACTIVITY, activity_envelope({"instance": rt.instance_id}, number, rt, node))
+        token = TaskToken(rt.instance_id, str(nonce))
+        step = {**step, "task_token": str(token)}
+        arguments = rt.eval_optional(node.args, effective, variables, node, effective, step)
+        call = CallActivity(node.activity, activity_envelope(arguments, number, rt, node))
+        rt.count_step()
+        if deadline is None:
+            yield call
+        else:
+            index, _ = yield Race((call, Sleep(deadline)))
+            if index == 1:
+                yield from _close(rt, node, token, number)
+                raise timeout_error(node, total or 0)
+        message = yield from _wait_for_callback(rt, node, token, number, deadline, total, heartbeat)
+        kind = message.get("kind") if isinstance(message, dict) else None
+        if kind == "failure":
+            # Error and cause exactly as the callback sent them ("callback": formats keep them
+            # verbatim instead of wrapping them as an activity's exception).
+            error = message.get("error")
+            raise WorkflowError(
+                str(error) if error is not None else "",
+                str(message.get("cause") or ""),
+                kinds=frozenset({"task", "callback"}),
+                source=node.source,
+            )
+        return message.get("output") if isinstance(message, dict) else None
+
+    return attempt
+
+
+def _wait_for_callback(
+    rt: RunContext, node: TaskNode, token: TaskToken, number: int, deadline: datetime | None, total: float | None, heartbeat: float | None
+) -> Generator[Any, Any, Any]:
+    """The success or failure message of ``token``'s wait. Two fibers: one waits for the
+    token's events (a heartbeat only starts it again), one sleeps until the nearer of the task's
+    deadline and the heartbeat deadline. A heartbeat adds one event to the history and no
+    timer: when the timer fires and a heartbeat came meanwhile, a new timer is set for the
+    rest of the period."""
+    last_beat = yield Now()
+    if deadline is None and heartbeat is None:
+        rt.count_step()
+        while True:
+            message = yield WaitEvent(token.event)
+            if not (isinstance(message, dict) and message.get("kind") == "heartbeat"):
+                return message
+    waiter = yield Spawn(_next_event(rt, token), f"{node.id}:callback")
+    alarm = yield Spawn(_alarm(rt, _due(deadline, last_beat, heartbeat)), f"{node.id}:deadline")
+    while True:
+        for handle, ok, value in (yield Join((waiter, alarm), "any")):
+            if not ok:
+                raise value
+            if handle is waiter:
+                if isinstance(value, dict) and value.get("kind") == "heartbeat":
+                    last_beat = yield Now()
+                    waiter = yield Spawn(_next_event(rt, token), f"{node.id}:callback")
+                    continue
+                yield Cancel((alarm,))
+                return value
+            now = yield Now()  # the timer fired: a deadline passed, unless heartbeats moved it
+            if deadline is not None and now >= deadline:
+                yield Cancel((waiter,))
+                yield from _close(rt, node, token, number)
+                raise timeout_error(node, total or 0)
+            if heartbeat is not None and now >= last_beat + timedelta(seconds=heartbeat):
+                yield Cancel((waiter,))
+                yield from _close(rt, node, token, number)
+                raise WorkflowError(
+                    "HeartbeatTimeout",
+                    f"{node.kind} {node.label or node.id!r} received no heartbeat within {heartbeat:g} seconds",
+                    kinds=frozenset({"timeout", "heartbeat"}),
+                    source=node.source,
+                )
+            alarm = yield Spawn(_alarm(rt, _due(deadline, last_beat, heartbeat)), f"{node.id}:deadline")
+
+
+def _due(deadline: datetime | None, last_beat: datetime, heartbeat: float | None) -> datetime:
+    moments = [moment for moment in (deadline, None if heartbeat is None else last_beat + timedelta(seconds=heartbeat)) if moment is not None]
+    return min(moments)
+
+
+def _next_event(rt: RunContext, token: TaskToken) -> Generator[Any, Any, Any]:
+    rt.count_step()
+    return (yield WaitEvent(token.event))
+
+
+def _alarm(rt: RunContext, until: datetime) -> Generator[Any, Any, None]:
+    rt.count_step()
+    yield Sleep(until)
+
+
+def _seconds(rt: RunContext, node: TaskNode, expr: Any, effective: Any, variables: dict[str, Any], step: Step) -> float | None:
+    if expr is None:
+        return None
+    value = rt.eval(expr, effective, variables, node, step)
+    return None if value is None else float(value)
+
+
+def _close(rt: RunContext, node: TaskNode, token: TaskToken, number: int) -> Generator[Any, Any, None]:
+    """Records in the history that the wait of ``token`` ended without a callback, so a late
+    callback is refused (``TaskTimedOut``) instead of being delivered to nobody."""
+    rt.count_step()
+    yield CallActivity(TOKEN_ACTIVITY, activity_envelope({"close": token.nonce}, number, rt, node))
 
 
 def poll_until_done(rt: RunContext, node: TaskNode, request: Any, response: Any) -> Generator[Any, Any, Any]:

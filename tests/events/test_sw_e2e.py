@@ -1,0 +1,192 @@
+"""Serverless Workflow documents with emit / listen, and lifecycle CloudEvents, on a real
+engine (compiled by the SW compiler, run by the interpreter)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dapr.ext.workflow as wf
+import pytest
+
+import declarative_wf
+from declarative_wf.engine.events_service import EventBusClient
+
+from .conftest import Start, event, wait_done, wait_subscribed
+
+pytestmark = pytest.mark.integration
+
+LISTENER = """
+document: {dsl: '1.0.0', namespace: test, name: order-listener, version: '1.0.0'}
+do:
+  - waitForPayment:
+      listen:
+        to:
+          one:
+            with: {type: com.shop.payment.received.v1}
+            correlate:
+              order: {from: .data.orderId, expect: '${ .orderId }'}
+        read: envelope
+      output:
+        as: '${ {paidBy: .[0].data.payer, source: .[0].source} }'
+"""
+
+EMITTER = """
+document: {dsl: '1.0.0', namespace: test, name: payer, version: '1.0.0'}
+do:
+  - pay:
+      emit:
+        event:
+          with:
+            source: https://payments.example
+            type: com.shop.payment.received.v1
+            data:
+              orderId: '${ .orderId }'
+              payer: '${ .name }'
+"""
+
+
+def test_emit_to_listen_between_two_sw_instances(client: wf.DaprWorkflowClient, bus: EventBusClient, start: Start) -> None:
+    listener = start(declarative_wf.compile(LISTENER), {"orderId": 42})
+    wait_subscribed(bus, listener)
+    other = start(declarative_wf.compile(EMITTER), {"orderId": 41, "name": "nobody"})
+    emitter = start(declarative_wf.compile(EMITTER), {"orderId": 42, "name": "Ada"})
+    status, emitted = wait_done(client, emitter)
+    assert status == "COMPLETED", emitted
+    assert {"id", "specversion", "time", "source", "type", "data"} <= set(emitted)
+    assert emitted["data"] == {"orderId": 42, "payer": "Ada"} and emitted["specversion"] == "1.0"
+    assert wait_done(client, other)[0] == "COMPLETED"
+    assert wait_done(client, listener) == ("COMPLETED", {"paidBy": "Ada", "source": "https://payments.example"})
+
+
+ANY_UNTIL = """
+document: {dsl: '1.0.0', namespace: test, name: vitals, version: '1.0.0'}
+do:
+  - watch:
+      listen:
+        to:
+          any:
+            - with: {type: temperature, data: '${ .value > 38 }'}
+          until:
+            one: {with: {type: checked-out}}
+      foreach:
+        item: reading
+        at: i
+        do:
+          - note:
+              set:
+                at: '${ $i }'
+                value: '${ $reading.value }'
+"""
+
+
+def test_sw_listen_any_until_with_foreach(client: wf.DaprWorkflowClient, bus: EventBusClient, start: Start) -> None:
+    iid = start(declarative_wf.compile(ANY_UNTIL), {})
+    wait_subscribed(bus, iid)
+    for value in (37, 39, 40):
+        bus.publish(event("temperature", {"value": value}))
+    bus.publish(event("checked-out"))
+    status, output = wait_done(client, iid)
+    assert (status, output) == ("COMPLETED", [{"at": 0, "value": 39}, {"at": 1, "value": 40}])
+
+
+SIMPLE = """
+document: {dsl: '1.0.0', namespace: test, name: observed, version: '1.0.0'}
+do:
+  - first:
+      set: {a: 1}
+  - second:
+      set: {b: '${ .a + 1 }'}
+"""
+
+
+def test_lifecycle_events_reach_a_listener(client: wf.DaprWorkflowClient, bus: EventBusClient, start: Start) -> None:
+    from declarative_wf.ir.model import (
+        EventCorrelation,
+        EventFilter,
+        EventStrategy,
+        ListenNode,
+    )
+
+    from .conftest import graph, jq, lit
+
+    observed_id = "lifecycle-observed-1"
+    subject = {"who": EventCorrelation(jq(".subject"), expect=lit(observed_id))}
+    watcher = graph(ListenNode(
+        id="watch",
+        to=EventStrategy("any", (EventFilter({"type": lit(r"io\.serverlessworkflow\..*")}, subject),)),
+        until=jq('any(.[]; .type == "io.serverlessworkflow.workflow.completed.v1")'),
+        read="envelope",
+    ))  # fmt: skip
+    watcher_id = start(watcher)
+    wait_subscribed(bus, watcher_id)
+    start(declarative_wf.compile(SIMPLE), {}, instance_id=observed_id)
+    assert wait_done(client, observed_id) == ("COMPLETED", {"b": 2})
+    status, events = wait_done(client, watcher_id)
+    assert status == "COMPLETED"
+    types = [e["type"].removeprefix("io.serverlessworkflow.") for e in events]
+    assert types[0] == "workflow.started.v1" and types[-1] == "workflow.completed.v1"
+    assert "task.started.v1" in types and "task.completed.v1" in types
+    completed = [e["data"] for e in events if e["type"].endswith("task.completed.v1")]
+    assert [d["task"] for d in completed] == ["/do/0/first", "/do/1/second"]
+    assert completed[1]["workflow"] == f"observed-{observed_id}" and completed[1]["completedAt"]
+    assert events[-1]["data"]["output"] == {"b": 2}  # the workflow's output
+    assert len({e["id"] for e in events}) == len(events), "no duplicates from replays"
+
+
+def test_run_api_emits(tmp_path: Path) -> None:
+    """``declarative_wf.run`` (what ``dwf run`` uses) knows the event activities."""
+    result = declarative_wf.run(declarative_wf.compile(EMITTER), {"orderId": 1, "name": "Bo"}, db=tmp_path / "run.db")
+    assert result.status == "COMPLETED" and result.output["data"] == {"orderId": 1, "payer": "Bo"}
+
+
+def test_event_activities_without_an_engine_address_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from declarative_wf.activities.events import (
+        ADDRESS_VARIABLE,
+        EventBusUnavailable,
+        event_activities,
+    )
+
+    monkeypatch.delenv(ADDRESS_VARIABLE, raising=False)
+    emit = event_activities(None).get("dwf.events.emit")
+    assert emit is not None
+    with pytest.raises(EventBusUnavailable, match="DWF_EVENT_BUS=host:port"):
+        emit.fn({"event": {"type": "t"}}, None)
+
+
+WAITER = """
+document: {dsl: '1.0.0', namespace: test, name: long-wait, version: '1.0.0'}
+do:
+  - pause:
+      wait: {minutes: 10}
+"""
+
+
+def test_suspend_resume_cancel_publish_lifecycle_events(client: wf.DaprWorkflowClient, bus: EventBusClient, start: Start) -> None:
+    import time
+
+    from declarative_wf.ir import WaitNode
+
+    from .conftest import graph, lit
+
+    iid = start(declarative_wf.compile(WAITER), {})
+    other = start(graph(WaitNode(id="w", seconds=lit(600))))  # not a Serverless Workflow: no events
+    for target in (iid, other):
+        client.wait_for_workflow_start(target, timeout_in_seconds=20)
+        client.pause_workflow(target)
+        client.resume_workflow(target)
+        client.terminate_workflow(target)
+        client.wait_for_workflow_completion(target, timeout_in_seconds=20)
+
+    def types(subject: str) -> list[str]:
+        return [e["type"].removeprefix("io.serverlessworkflow.") for e in bus.recent(1000) if e.get("subject") == subject]
+
+    deadline = time.monotonic() + 10
+    while "workflow.cancelled.v1" not in types(iid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    seen = types(iid)
+    assert [t for t in seen if t.split(".")[1] in ("suspended", "resumed", "cancelled")] == [
+        "workflow.suspended.v1", "workflow.resumed.v1", "workflow.cancelled.v1",
+    ], seen
+    cancelled = next(e for e in bus.recent(1000) if e.get("subject") == iid and e["type"].endswith("cancelled.v1"))
+    assert cancelled["data"]["name"] == f"long-wait-{iid}" and cancelled["data"]["cancelledAt"].endswith("Z")
+    assert types(other) == []
