@@ -12,7 +12,8 @@ measured). Three figures, each the best of ``--rounds`` passes over all document
                  expression, durations, references), i.e. what ``dwf validate`` adds to loading.
 
 ``ratio`` is validate / official definitions per second. Exit status 1 if a document that
-should be valid is not.
+should be valid is not. Issue #5's combined check (the 0.8 examples too, and the offline CTK
+scenarios in scenarios/s) is ``benchmarks/sw_ctk.py``, which reuses this module's loader.
 """
 
 from __future__ import annotations

@@ -38,6 +38,10 @@ def builtin_registry() -> Registry:
     registry.add(sw_openapi, "sw_openapi")
     registry.add(sw_grpc, "sw_grpc")
     registry.add(sw_asyncapi, "sw_asyncapi")
+    from .sw_run import sw_run, sw_start_workflow  # run: shell/script/container, run.workflow await: false
+
+    registry.add(sw_run, "sw_run")
+    registry.add(sw_start_workflow, "sw_start_workflow")
     return registry
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from declarative_wf.activities import Registry, RegistryError
+from declarative_wf.activities.sw_run import add_enable_option, apply_enable_option
 from declarative_wf.diagnostics import Diagnostic, DiagnosticError, render, use_color
 from declarative_wf.engine import EngineLockedError, StoreError
 from declarative_wf.ir import IRFormatError, Workflow
@@ -68,6 +69,7 @@ def register(commands: Any) -> None:
     parser.add_argument("-o", "--output", choices=["text", "json"], default="text", help="result format (default text)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines, even on a terminal")
     parser.add_argument("--log-level", metavar="LEVEL", help="log level of the Dapr SDK (default ERROR)")
+    add_enable_option(parser)  # run: shell/script/container (Serverless Workflow), off by default
     parser.set_defaults(run=run_command)
 
 
@@ -78,6 +80,8 @@ def run_command(args: argparse.Namespace) -> int:
             raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
         if args.log_level and not isinstance(logging.getLevelName(args.log_level.upper()), int):
             raise UsageError(f"--log-level {args.log_level!r} is not DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        if (problem := apply_enable_option(args)) is not None:  # before compiling: its warnings depend on it
+            raise UsageError(problem)
         _make_cwd_importable()
         workflow = _load(args.file, args.quiet)
         if workflow is None:

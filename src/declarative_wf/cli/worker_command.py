@@ -18,6 +18,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from declarative_wf.activities.sw_run import add_enable_option, apply_enable_option
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -42,6 +44,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--registry-db", metavar="FILE", help="definitions for starts by name: a server's DB.definitions.sqlite")
     parser.add_argument("--workers", type=int, default=1, help="workers in this process (default 1)")
     parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
+    add_enable_option(parser)  # run: shell/script/container (Serverless Workflow), off by default
     parser.set_defaults(run=run)
 
 
@@ -66,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         return _usage("give --definitions or --registry-db, not both")
     if args.workers < 1:
         return _usage("--workers must be at least 1")
+    if (problem := apply_enable_option(args)) is not None:
+        return _usage(problem)
     level = args.log_level.upper()
     if not isinstance(logging.getLevelName(level), int):
         return _usage(f"--log-level {args.log_level!r} is not DEBUG, INFO, WARNING or ERROR")

@@ -240,8 +240,6 @@ def test_invalid_jq_is_reported_at_its_field() -> None:
 
 
 @pytest.mark.parametrize(("task", "fragment"), [
-    ("{run: {shell: {command: ls}}}", "disabled"),
-    ("{run: {script: {language: python, code: 'print(1)'}}}", "disabled"),
     ("{call: a2a, with: {method: message/send, server: 'https://a.test'}}", "not supported yet"),
 ])  # fmt: skip
 def test_unsupported_kinds_are_clear_diagnostics(task: str, fragment: str) -> None:

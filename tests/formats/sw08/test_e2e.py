@@ -498,6 +498,34 @@ states:
     assert result.error is not None and result.error["type"] == "Timeout"
 
 
+def test_an_error_inside_a_time_limit_fails_at_once_as_itself(tmp_path: Path) -> None:
+    """A state (and a workflow with runBefore) under a time limit that fails does so with its
+    own error, right away: it does not sit out the limit and turn into a Timeout (nor run
+    runBefore, which is for the time running out)."""
+    pay = """\
+functions:
+  - { name: chargeCard, type: custom, operation: charge }
+states:
+  - name: Pay
+    type: operation
+    timeouts: { stateExecTimeout: PT30S }
+    actions:
+      - functionRef: { refName: chargeCard, arguments: { amount: 1000 } }
+    end: true
+"""
+    run_before = (
+        "timeouts: { workflowExecTimeout: { duration: PT30S, runBefore: Cleanup } }\n"
+        + pay
+        + "  - { name: Cleanup, type: inject, data: { cleaned: true }, end: true }\n"
+    )
+    for body in (pay, run_before):
+        began = time.monotonic()
+        result = run_text(tmp_path, HEAD.format(id="limited-failure") + body)
+        assert result.status == "FAILED" and result.error is not None, result
+        assert result.error["type"] == "OutOfStock", result.error
+        assert time.monotonic() - began < 20
+
+
 def test_workflow_exec_timeout_and_run_before(tmp_path: Path) -> None:
     text = (
         HEAD.format(id="deadline")

@@ -19,20 +19,26 @@ from .helpers import run_text
 
 HEAD = "id: wf\nspecVersion: '0.8'\n"
 
-#: A switch whose "big" path goes to a state that does not exist (a typo of "Big").
-MISSING_STATE = HEAD + """\
+#: A switch whose first path goes to a state that does not exist (a typo of "Big").
+MISSING_STATE = (
+    HEAD
+    + """\
 states:
   - name: Route
     type: switch
     dataConditions:
       - { condition: "${ .n > 10 }", transition: Bgi }
+      - { condition: "${ .n > 5 }", transition: Big }
     defaultCondition: { transition: Small }
   - { name: Small, type: inject, data: { size: small }, end: true }
   - { name: Big, type: inject, data: { size: big }, end: true }
 """
+)
 
 #: An action with a condition that calls a function under a name that is not defined.
-MISSING_FUNCTION = HEAD + """\
+MISSING_FUNCTION = (
+    HEAD
+    + """\
 functions: [ { name: double, type: expression, operation: "{n: (.n * 2)}" } ]
 states:
   - name: Work
@@ -42,6 +48,7 @@ states:
       - { functionRef: tripel, condition: "${ .n > 100 }" }
     end: true
 """
+)
 
 
 def _warnings(text: str) -> list[tuple[str, int, int, str, str | None]]:
@@ -54,13 +61,15 @@ def _warnings(text: str) -> list[tuple[str, int, int, str, str | None]]:
 
 def test_missing_state_is_a_warning_with_place_and_hint() -> None:
     found = _warnings(MISSING_STATE)
-    assert [(code, line, column) for code, line, column, *_ in found] == [("SW08-W007", 7, 59)]
+    assert [(code, line, column) for code, line, column, *_ in found] == [
+        ("SW08-W007", 7, 50)
+    ]
     message, hint = found[0][3], found[0][4]
     assert '"Bgi"' in message and "UndefinedReference" in message
     assert hint is not None and '"Big"' in hint
     diagnostic = validate_text(MISSING_STATE, "wf.sw.yaml")[0]
     assert not diagnostic.is_error
-    assert diagnostic.format().startswith("wf.sw.yaml:7:59: SW08-W007 ")
+    assert diagnostic.format().startswith("wf.sw.yaml:7:50: SW08-W007 ")
 
 
 def test_missing_function_and_event_are_warnings_with_hints() -> None:
@@ -74,7 +83,9 @@ states:
     eventRef: Payd
     end: true
 """, "wf.sw.yaml")  # fmt: skip
-    assert [(d.code, d.is_error, d.position.line if d.position else 0) for d in found] == [
+    assert [
+        (d.code, d.is_error, d.position.line if d.position else 0) for d in found
+    ] == [
         ("SW08-W007", False, 8),
         ("SW08-W007", False, 9),
     ]
@@ -97,7 +108,9 @@ states:
     assert sorted(d.code for d in found if d.is_error) == ["SW08-E011", "SW08-E022"]
 
 
-def test_the_compiled_graph_holds_a_failing_node_and_round_trips(tmp_path: Path) -> None:
+def test_the_compiled_graph_holds_a_failing_node_and_round_trips(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "wf.sw.yaml"
     path.write_text(MISSING_STATE, encoding="utf-8")
     workflow = load_definition(path).workflow
@@ -111,12 +124,14 @@ def test_the_compiled_graph_holds_a_failing_node_and_round_trips(tmp_path: Path)
 @pytest.mark.integration
 def test_paths_that_do_not_reach_the_reference_run(tmp_path: Path) -> None:
     small = run_text(tmp_path, MISSING_STATE, {"n": 1})
-    assert (small.status, small.output) == ("COMPLETED", {"n": 1, "size": "small"}), small
+    assert (small.status, small.output) == ("COMPLETED", {"n": 1, "size": "small"}), (
+        small
+    )
     big = run_text(tmp_path, MISSING_STATE, {"n": 50})
     assert big.status == "FAILED" and big.error is not None, big
     assert big.error["type"] == "UndefinedReference"
     assert 'state "Bgi" is not defined' in big.error["detail"]
-    assert "wf.sw.yaml:7:59" in big.error["detail"]
+    assert "wf.sw.yaml:7:50" in big.error["detail"]
 
 
 @pytest.mark.integration
@@ -154,9 +169,13 @@ def test_corpus_example_15_fails_naming_the_missing_function() -> None:
     folder = corpus_dir()
     if folder is None:
         pytest.skip(MISSING)
-    path = folder / "examples" / "yaml" / "15-perform-customer-credit-check-example.yaml"
+    path = (
+        folder / "examples" / "yaml" / "15-perform-customer-credit-check-example.yaml"
+    )
     result = run(path, {"customer": {"id": "c1"}}, activities=Registry(), timeout=60)
     assert result.status == "FAILED" and result.error is not None, result
     assert result.error["type"] == "UndefinedReference"
     assert '"callCreditCheckMicroservice"' in result.error["detail"]
-    assert "15-perform-customer-credit-check-example.yaml:22:16" in result.error["detail"]
+    assert (
+        "15-perform-customer-credit-check-example.yaml:23:16" in result.error["detail"]
+    )

@@ -51,7 +51,7 @@ def test_transition_to_a_missing_state_suggests_the_name() -> None:
           - { name: Start, type: inject, data: { a: 1 }, transition: Finsh }
           - { name: Finish, type: inject, data: { b: 1 }, end: true }
         """,
-        "SW08-E012",
+        "SW08-W007",
     )
     assert found.position is not None and (
         found.position.line,
@@ -60,7 +60,8 @@ def test_transition_to_a_missing_state_suggests_the_name() -> None:
     assert (
         "Finsh" in found.message and found.hint is not None and "Finish" in found.hint
     )
-    assert found.format().startswith("wf.sw.yaml:4:62: SW08-E012 ")
+    assert not found.is_error  # reaching it fails at run time (test_undefined.py)
+    assert found.format().startswith("wf.sw.yaml:4:62: SW08-W007 ")
 
 
 def test_start_unreachable_and_duplicate_states() -> None:
@@ -86,8 +87,7 @@ def test_start_unreachable_and_duplicate_states() -> None:
     ]
 
 
-def test_references_to_definitions() -> None:
-    found = errors("""\
+DEFINITIONS_BODY = """\
         functions: [ { name: chargeCard, type: custom, operation: charge } ]
         events: [ { name: Paid, type: org.paid } ]
         retries: [ { name: Backoff, delay: PT1S } ]
@@ -106,13 +106,18 @@ def test_references_to_definitions() -> None:
             action: { functionRef: chargeCard }
             eventRef: Payd
             end: true
-        """)
+        """
+
+
+def test_references_to_definitions() -> None:
+    found = errors(DEFINITIONS_BODY)
     assert [(code, line) for code, line, *_ in found] == [
-        ("SW08-E020", 11),
         ("SW08-E022", 12),
         ("SW08-E023", 13),
-        ("SW08-E021", 19),
     ]
+    # An undefined function or event is a warning (SW08-W007, test_undefined.py).
+    warned = [d for d in check(DEFINITIONS_BODY) if d.code == "SW08-W007"]
+    assert [(d.position.line if d.position else 0) for d in warned] == [11, 19]
 
 
 def test_fragment_without_definitions_only_warns() -> None:
@@ -181,7 +186,7 @@ def test_schema_errors_name_the_field_and_the_fix() -> None:
         "SW08-E001",
     )
     assert "give only one of" in both.message
-    old = one(
+    legacy = one(
         """\
         events: [ { name: E, type: e } ]
         states:
@@ -191,8 +196,27 @@ def test_schema_errors_name_the_field_and_the_fix() -> None:
             eventTimeout: PT1M
             defaultCondition: { end: true }
         """,
-        "SW08-E001",
+        "SW08-W008",
+    )  # the 0.7 layout: accepted with a warning (docs/sw08.md)
+    assert (
+        not legacy.is_error
+        and legacy.position is not None
+        and legacy.position.line == 8
     )
+    assert legacy.hint is not None and "timeouts" in legacy.hint
+    old = one(
+        """\
+        events: [ { name: E, type: e } ]
+        states:
+          - name: A
+            type: switch
+            eventConditions: [ { eventRef: E, end: true } ]
+            eventTimeout: PT1M
+            timeouts: { eventTimeout: PT2M }
+            defaultCondition: { end: true }
+        """,
+        "SW08-E001",
+    )  # both layouts at once: which would win? still an error
     assert old.hint is not None and "timeouts" in old.hint and "0.7" in old.hint
 
 
@@ -273,7 +297,8 @@ def test_everything_is_reported_at_once_and_sorted() -> None:
           - { name: B, type: switch, dataConditions: [ { condition: "${ ( }", end: true } ], defaultCondition: { transition: Y } }
         """)
     codes = sorted(d.code for d in found if d.is_error)
-    assert codes == ["SW08-E012", "SW08-E012", "SW08-E015", "SW08-E030"]
+    assert codes == ["SW08-E015", "SW08-E030"]
+    assert sorted(d.code for d in found if not d.is_error) == ["SW08-W007", "SW08-W007"]
     places = [(d.position.line, d.position.column) for d in found if d.position]
     assert places == sorted(places)
 

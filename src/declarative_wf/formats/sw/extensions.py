@@ -74,6 +74,9 @@ PROVIDERS: dict[str, str] = {
     "call:openapi": "declarative_wf.formats.sw.calls",
     "call:grpc": "declarative_wf.formats.sw.calls",
     "call:asyncapi": "declarative_wf.formats.sw.calls",
+    "run:shell": "declarative_wf.formats.sw.run",
+    "run:script": "declarative_wf.formats.sw.run",
+    "run:container": "declarative_wf.formats.sw.run",
 }
 PROVIDERS.update({"listen": "declarative_wf.formats.sw.events", "emit": "declarative_wf.formats.sw.events"})
 

@@ -74,16 +74,17 @@ def compile_child(ctx: TaskContext, task: Mapping[str, Any]) -> ir.Node | None:
     if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
         ctx.error("SW-E113", "run.workflow needs at least name (and namespace, version)", pointer)
         return None
-    if run.get("await", True) is False:
-        ctx.error("SW-E104", "run.workflow with await: false is not supported yet", ctx.pointer + "/run/await",
-                  hint="remove await: false; the task then waits for the child's output")  # fmt: skip
-        return None
+    detached = run.get("await", True) is False  # an independent instance: see run.compile_detached
     name, namespace = spec["name"], spec.get("namespace")
     version = str(spec["version"]) if spec.get("version") is not None else None
     args = ctx.template(spec["input"], pointer + "/input") if "input" in spec else None
     compiler = ctx.compiler
     document = find_definition(definition_dir(compiler.doc), namespace, name, version)
     reference = name if version in (None, "latest") else f"{name}@{version}"
+    if document is None and detached:
+        ctx.error("SW-E104", f"run.workflow with await: false needs the definition of {namespace}/{name} next to this file",
+                  pointer, hint="put the child's file in the same directory as this definition")  # fmt: skip
+        return None
     if document is None:
         ctx.warning("SW-W100", f"no definition of workflow {namespace}/{name} ({version or 'latest'}) next to this file: "
                     f"it is looked up as {reference!r} among the server's definitions when the task runs", pointer,
@@ -95,6 +96,10 @@ def compile_child(ctx: TaskContext, task: Mapping[str, Any]) -> ir.Node | None:
         chain = " → ".join(os.path.basename(p) for p in [*shared.stack, real])
         ctx.error("SW-E120", f"child workflows call each other in a cycle: {chain}", pointer)
         return None
+    if detached:
+        from .run import compile_detached
+
+        return compile_detached(ctx, document, args)
     shared.counter += 1
     if shared.counter > MAX_EMBEDDED:
         ctx.error("SW-E120", f"more than {MAX_EMBEDDED} child workflows are embedded in one definition", pointer)

@@ -383,7 +383,7 @@ def _authentication(ctx: TaskContext, policy: Any, pointer: str) -> Any:
 
 def compile_call_function(ctx: TaskContext, task: Mapping[str, Any]) -> ir.Node | None:
     """A ``use.functions`` entry (a task definition, run with ``with`` as its input), a
-    ``name@catalog`` function (not supported), or else a registered Python activity."""
+    ``name:version@catalog`` or URI function (see ``catalogs.py``), or else a registered Python activity."""
     name = task["call"]
     pointer = ctx.pointer + "/call"
     if not isinstance(name, str) or not name:
@@ -393,9 +393,9 @@ def compile_call_function(ctx: TaskContext, task: Mapping[str, Any]) -> ir.Node 
     if isinstance(functions, dict) and name in functions:
         return _call_defined(ctx, task, name, functions[name])
     if "@" in name or ":" in name or "/" in name:
-        ctx.error("SW-E104", f"catalog and URI functions ({name!r}) are not supported yet", pointer,
-                  hint="declare the function under use.functions, or register a Python activity and call it by name")  # fmt: skip
-        return None
+        from .catalogs import compile_external_function  # name:version@catalog or a function.yaml URI
+
+        return compile_external_function(ctx, task, name)
     # A plain name: the user's own activity (registered with the worker), called with `with`.
     args = ctx.template(task.get("with"), ctx.pointer + "/with") if "with" in task else None
     return ir.TaskNode(id=ctx.id, activity=name, args=args)

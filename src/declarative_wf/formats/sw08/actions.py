@@ -191,7 +191,10 @@ class ActionsMixin(EventsMixin):
         where = pointer_join(pointer, "functionRef")
         name = spec["refName"]
         if self.undefined("functions", name):
-            return [self.fail_undefined("function", name, where)], None
+            named_at = where if isinstance(ref, str) else pointer_join(where, "refName")
+            return [
+                self.fail_undefined("function", name, named_at, f"{where}#undefined")
+            ], None
         function = (self.defs.functions or {}).get(name, {})
         kind = function.get("type", "rest")
         if kind == "expression":
@@ -232,7 +235,9 @@ class ActionsMixin(EventsMixin):
         where = pointer_join(pointer, "eventRef")
         for key in ("triggerEventRef", "resultEventRef"):
             if self.undefined("events", ref[key]):
-                return [self.fail_undefined("event", ref[key], pointer_join(where, key))], None
+                return [
+                    self.fail_undefined("event", ref[key], pointer_join(where, key))
+                ], None
         emit = self.emit(
             ref["triggerEventRef"], ref.get("data"), ref.get("contextAttributes"), where
         )

@@ -81,11 +81,22 @@ class CompilerBase:
         """``name`` is not a ``kind`` ("functions", "events") definition (see :func:`is_undefined`)."""
         return is_undefined(self.defs, self.document.data, kind, name)
 
-    def fail_undefined(self, what: str, name: str, pointer: str, node_id: str | None = None, label: str | None = None) -> FailNode:
+    def fail_undefined(
+        self,
+        what: str,
+        name: str,
+        pointer: str,
+        node_id: str | None = None,
+        label: str | None = None,
+    ) -> FailNode:
         """The node that stands for a reference to a missing definition: validation only warned
         (SW08-W007), so the error comes when — and only when — an instance reaches it."""
         position = self.document.position(pointer)
-        where = f" ({position.file}:{position.line}:{position.column})" if position is not None else ""
+        where = (
+            f" ({position.file}:{position.line}:{position.column})"
+            if position is not None
+            else ""
+        )
         message = f"{what} {quote(name)} is not defined in the workflow{where}"
         return FailNode(
             id=node_id or f"{pointer}#undefined", label=label or f"undefined {what} {name}", source=self.source(pointer),

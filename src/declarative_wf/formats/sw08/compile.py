@@ -29,8 +29,8 @@ from declarative_wf.ir import (
     ChoiceCase,
     ChoiceNode,
     CompensateNode,
+    ErrorMatch,
     Expr,
-    FailNode,
     ForEachNode,
     Merge,
     Node,
@@ -61,7 +61,6 @@ __all__ = ["Compiler", "compile_workflow"]
 #: The most files a directory may hold for subflow lookup to read them (a guard, not a limit
 #: anyone should meet: subflows live next to their parent).
 MAX_SUBFLOW_CANDIDATES = 500
-_TIMED_OUT = Expr("jq", '(type == "object") and .__sw_timeout == true')
 
 
 class Compiler(ActionsMixin):
@@ -160,50 +159,33 @@ class Compiler(ActionsMixin):
                     todo.append(target)
 
     def run_before(self, body: Block, seconds: float, state_name: str) -> Block:
-        """The workflow raced against its execution timeout; when the timer wins, the
-        ``runBefore`` state runs (with the workflow's input: the interrupted data is gone)."""
+        """The workflow under its execution timeout; when the time is up, the ``runBefore``
+        state runs (with the workflow's input: the interrupted data is gone). Only the timeout
+        of this node is caught (by its message), not a ``Timeout`` from inside the workflow."""
         pointer = "/timeouts/workflowExecTimeout"
         nodes: dict[str, Node] = {}
         self.reachable(state_name, nodes)
         before = prefixed(Block(self.ids[state_name], nodes), f"{pointer}/runBefore@")
-        race = self.race_timer(
-            body, seconds, pointer, Expr("jq", "{__sw_timeout: true, data: .}")
+        limited = self.deadline(body, seconds, pointer, "workflowExecTimeout")
+        own = Expr(
+            "jq", ".message | startswith(\"try 'workflowExecTimeout' did not finish\")"
         )
-        race.label = "workflowExecTimeout"
-        check = ChoiceNode(
-            id=f"{pointer}#check",
-            cases=(ChoiceCase(_TIMED_OUT, before.start, output=Expr("jq", ".data")),),
-        )
-        race.next = check.id
-        return Block(race.id, {race.id: race, check.id: check, **before.nodes})
-
-    def race_timer(
-        self, body: Block, seconds: float, pointer: str, marker: Expr
-    ) -> ParallelNode:
-        """``body`` against a durable timer whose branch ends with ``marker`` (first one wins)."""
-        timer = block_of([
-            WaitNode(id=f"{pointer}#timer", seconds=Expr.literal(seconds)),
-            SetNode(id=f"{pointer}#expired", value=marker),
-        ])  # fmt: skip
-        return ParallelNode(
-            id=f"{pointer}#deadline",
-            branches=(body, timer),
-            mode="any",
-            source=self.source(pointer),
-        )
+        outer = TryNode(
+            id=f"{pointer}#runBefore", body=limited, source=self.source(pointer),
+            catch=(CatchRule(match=ErrorMatch(names=("Timeout",), when=own), merge=Merge("discard"), then="jump",
+                             next=before.start),),
+        )  # fmt: skip
+        return Block(outer.id, {outer.id: outer, **before.nodes})
 
     def deadline(self, body: Block, seconds: float, pointer: str, what: str) -> Block:
-        """``body`` raced against a timer: a ``Timeout`` error (status 408) when the timer wins."""
-        race = self.race_timer(
-            body, seconds, pointer, Expr.literal({"__sw_timeout": True})
-        )
-        fail = FailNode(id=f"{pointer}#timeout", error=Expr.literal("Timeout"), status=408, source=self.source(pointer),
-                        message=Expr.literal(f"the {what} did not finish within {seconds:g} seconds"))  # fmt: skip
-        check = ChoiceNode(
-            id=f"{pointer}#check", cases=(ChoiceCase(_TIMED_OUT, fail.id),)
-        )
-        race.next = check.id
-        return Block(race.id, {race.id: race, check.id: check, fail.id: fail})
+        """``body`` under the interpreter's node deadline (a ``try`` node with a timeout): a
+        ``Timeout`` error when the time is up, and the body's own errors as they are (a race of
+        ``parallel`` branches would take the first *success* and sit out a failure)."""
+        limited = TryNode(
+            id=f"{pointer}#deadline", label=what, body=body, timeout_seconds=Expr.literal(seconds),
+            source=self.source(pointer),
+        )  # fmt: skip
+        return Block(limited.id, {limited.id: limited})
 
     # -- transitions ------------------------------------------------------------------------------
 
@@ -218,7 +200,9 @@ class Compiler(ActionsMixin):
         """The node id a state continues at (None ends the block), adding the nodes that
         ``produceEvents`` / ``compensate`` / ``terminate`` / ``continueAs`` need."""
         if isinstance(transition, str):
-            return self.target(pointer_join(pointer, "transition"), transition, into, ids)
+            return self.target(
+                pointer_join(pointer, "transition"), transition, into, ids
+            )
         if isinstance(transition, dict):
             chain = self.produce(
                 transition.get("produceEvents"), pointer_join(pointer, "transition")
@@ -231,7 +215,9 @@ class Compiler(ActionsMixin):
                     )
                 )
             where = join(pointer, "transition", "nextState")
-            return self.add_chain(into, chain, self.target(where, transition["nextState"], into, ids))
+            return self.add_chain(
+                into, chain, self.target(where, transition["nextState"], into, ids)
+            )
         if not isinstance(end, dict):
             return None
         where = pointer_join(pointer, "end")
@@ -252,7 +238,9 @@ class Compiler(ActionsMixin):
             )
         return self.add_chain(into, chain, None)
 
-    def target(self, pointer: str, name: str, into: dict[str, Node], ids: Mapping[str, str]) -> str:
+    def target(
+        self, pointer: str, name: str, into: dict[str, Node], ids: Mapping[str, str]
+    ) -> str:
         """The node id of the state ``name``; a missing state (SW08-W007) is a node that fails
         with UndefinedReference, so only the instances that take this transition fail."""
         if name in ids:

@@ -92,7 +92,9 @@ class Definitions:
     pointers: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
-def is_undefined(defs: Definitions, data: Mapping[str, Any], kind: str, name: str) -> bool:
+def is_undefined(
+    defs: Definitions, data: Mapping[str, Any], kind: str, name: str
+) -> bool:
     """True when ``name`` is not among the ``kind`` ("functions", "events") definitions and the
     workflow does define that kind. Such a reference is a warning (SW08-W007) and compiles
     into a node that fails with ``UndefinedReference`` when reached; a kind that is absent
@@ -108,18 +110,20 @@ def legacy_event_timeout(state: Mapping[str, Any]) -> bool:
     ``timeouts.eventTimeout``). The official 0.8 schema rejects it; we accept it with a warning
     (SW08-W008) because the specification's own example 08 is written so and its meaning is
     unambiguous. With both fields present it stays a schema error (which one would win?)."""
-    return (
-        state.get("type") == "switch"
-        and "eventTimeout" in state
-        and "eventTimeout" not in (state.get("timeouts") if isinstance(state.get("timeouts"), dict) else {})
-    )
+    timeouts = state.get("timeouts")
+    both = isinstance(timeouts, dict) and "eventTimeout" in timeouts
+    return state.get("type") == "switch" and "eventTimeout" in state and not both
 
 
 def event_timeout(state: Mapping[str, Any]) -> Any:
     """The state's ``timeouts.eventTimeout``, or the 0.7-layout field (:func:`legacy_event_timeout`)."""
     timeouts = state.get("timeouts")
     value = timeouts.get("eventTimeout") if isinstance(timeouts, dict) else None
-    return state.get("eventTimeout") if value is None and legacy_event_timeout(state) else value
+    return (
+        state.get("eventTimeout")
+        if value is None and legacy_event_timeout(state)
+        else value
+    )
 
 
 def files_allowed() -> bool:

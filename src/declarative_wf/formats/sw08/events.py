@@ -162,7 +162,11 @@ class EventsMixin(CompilerBase):
 
     def state_callback(self, state: dict[str, Any], pointer: str) -> Chain:
         if self.undefined("events", state["eventRef"]):
-            return [self.fail_undefined("event", state["eventRef"], pointer_join(pointer, "eventRef"))]
+            return [
+                self.fail_undefined(
+                    "event", state["eventRef"], pointer_join(pointer, "eventRef")
+                )
+            ]
         timeout = (state.get("timeouts") or {}).get("eventTimeout")
         wait = self.wait_event(
             state["eventRef"],
@@ -197,7 +201,11 @@ class EventsMixin(CompilerBase):
         for i, j, ref in refs:
             # One wait for an undefined event and the state cannot be run as written.
             if self.undefined("events", ref):
-                return [self.fail_undefined("event", ref, join(pointer, "onEvents", i, "eventRefs", j))]
+                return [
+                    self.fail_undefined(
+                        "event", ref, join(pointer, "onEvents", i, "eventRefs", j)
+                    )
+                ]
         if len(refs) == 1:
             i, j, ref = refs[0]
             wait = self.wait_event(
@@ -288,7 +296,9 @@ class EventsMixin(CompilerBase):
         for index, condition in enumerate(state["eventConditions"]):
             if self.undefined("events", condition["eventRef"]):
                 where = join(pointer, "eventConditions", index, "eventRef")
-                into[pointer] = self.fail_undefined("event", condition["eventRef"], where, pointer, state["name"])
+                into[pointer] = self.fail_undefined(
+                    "event", condition["eventRef"], where, pointer, state["name"]
+                )
                 return
         waits, cases = [], []
         for index, condition in enumerate(state["eventConditions"]):
@@ -327,7 +337,11 @@ class EventsMixin(CompilerBase):
         for index, produced in enumerate(events or []):
             where = join(pointer, "produceEvents", index)
             if self.undefined("events", produced["eventRef"]):
-                chain.append(self.fail_undefined("event", produced["eventRef"], pointer_join(where, "eventRef")))
+                chain.append(
+                    self.fail_undefined(
+                        "event", produced["eventRef"], pointer_join(where, "eventRef")
+                    )
+                )
                 continue
             chain.append(
                 self.emit(

@@ -227,7 +227,9 @@ class _Checker:
             default = state["defaultCondition"]
             self.end(default.get("end"), join_all(pointer, ("defaultCondition", "end")))
             if legacy_event_timeout(state):
-                self.duration(state["eventTimeout"], pointer_join(pointer, "eventTimeout"))
+                self.duration(
+                    state["eventTimeout"], pointer_join(pointer, "eventTimeout")
+                )
             if state.get("eventConditions") and not event_timeout(state):
                 self.report.warning(
                     "SW08-W001", "an event-based switch without timeouts.eventTimeout waits for its events forever; "
@@ -590,7 +592,9 @@ def validate_document(
                 "read as timeouts.eventTimeout", pointer_join(pointer, "eventTimeout"), key=True,
                 hint="write timeouts: {eventTimeout: ...}",
             )  # fmt: skip
-            state = {key: value for key, value in state.items() if key != "eventTimeout"}
+            state = {
+                key: value for key, value in state.items() if key != "eventTimeout"
+            }
         broken = schema_errors(report, state, f"{kind}State", pointer, what) or broken
     if broken:
         return report.diagnostics, None

@@ -168,6 +168,11 @@ def given_secrets(world: World, doc: str, where: str) -> None:
     _reset_secrets()
 
 
+@step(r"(?:given )?processes are enabled: (.+)")
+def given_processes(world: World, kinds: str, where: str) -> None:
+    world.set_env("DWF_ENABLE_PROCESSES", kinds.strip())  # run: shell/script/container (off by default)
+
+
 def _reset_secrets() -> None:
     from declarative_wf.formats.sw import runtime
 
