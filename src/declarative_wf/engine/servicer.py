@@ -204,6 +204,11 @@ class SidecarServicer(pb_grpc.TaskHubSidecarServiceServicer):
         ping = stream.health_ping and self.health_ping_seconds > 0
         try:
             while True:
+                if not stream.queue.empty():
+                    # Under load the next item is usually queued already: take it without
+                    # the task that wait_for creates per call.
+                    yield stream.queue.get_nowait()
+                    continue
                 try:
                     if ping:
                         item = await asyncio.wait_for(stream.queue.get(), self.health_ping_seconds)

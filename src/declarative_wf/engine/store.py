@@ -14,7 +14,6 @@ work item free. That is the "sweep on restart" without a sweep.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -101,7 +100,17 @@ _INSTANCE_COLUMNS = (
 )
 
 
+_INSTANCE_FIELDS = tuple(name.strip() for name in _INSTANCE_COLUMNS.split(","))
+
 _INSTANCE_CACHE_SIZE = 50_000
+
+
+def _copy_row(row: InstanceRow) -> InstanceRow:
+    """A shallow copy (every field is an immutable value), without dataclasses.replace's
+    per-call introspection: rows are copied on every read of the hot path."""
+    clone = object.__new__(InstanceRow)
+    clone.__dict__.update(row.__dict__)
+    return clone
 
 
 class StoreError(Exception):
@@ -256,7 +265,7 @@ class Store:
         """A copy: callers mutate it and write it back with put_instance."""
         if instance_id in self._instances:
             cached = self._instances[instance_id]
-            return dataclasses.replace(cached) if cached is not None else None
+            return _copy_row(cached) if cached is not None else None
         row = self._db.execute(
             f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE instance_id = ?", (instance_id,)
         ).fetchone()
@@ -264,16 +273,17 @@ class Store:
             self._instances.clear()
         found = InstanceRow(*row) if row else None
         self._instances[instance_id] = found
-        return dataclasses.replace(found) if found is not None else None
+        return _copy_row(found) if found is not None else None
 
     def put_instance(self, row: InstanceRow) -> None:
-        values = tuple(row.__dict__[name.strip()] for name in _INSTANCE_COLUMNS.split(","))
+        fields = row.__dict__
+        values = tuple([fields[name] for name in _INSTANCE_FIELDS])
         self._db.execute(
             f"INSERT OR REPLACE INTO instances ({_INSTANCE_COLUMNS}) "
             f"VALUES ({','.join('?' * len(values))})",
             values,
         )
-        self._remember(row.instance_id, dataclasses.replace(row))
+        self._remember(row.instance_id, _copy_row(row))
 
     def _remember(self, instance_id: str, row: InstanceRow | None) -> None:
         self._instances[instance_id] = row

@@ -32,16 +32,6 @@ STATE_KINDS = (
     "foreach",
     "callback",
 )
-STATE_KINDS = (
-    "event",
-    "operation",
-    "switch",
-    "sleep",
-    "parallel",
-    "inject",
-    "foreach",
-    "callback",
-)
 #: A string that is wholly one ``${ ... }`` expression.
 WHOLE_EXPRESSION = re.compile(r"^\s*\$\{(?P<body>.*)\}\s*$", re.DOTALL)
 #: ``${ ... }`` embedded in a longer string (interpolation).
