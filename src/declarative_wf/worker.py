@@ -88,7 +88,7 @@ def start_worker(
         logger_options=LoggerOptions(log_level=level, log_handler=_SDK_HANDLER),  # type: ignore[arg-type]
     )
     _drop_repeated_handlers()
-    dapr_adapter.register(runtime)
+    dapr_adapter.register(runtime, engine_address=f"{host}:{port}")
     activities.register_with(runtime, engine_address=f"{host}:{port}")
     runtime.start()  # type: ignore[no-untyped-call]
     return runtime

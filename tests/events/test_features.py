@@ -49,4 +49,4 @@ def test_event_features(scenario: Any, harness: Harness, tmp_path: Path) -> None
 
 
 def test_the_feature_file_has_scenarios() -> None:
-    assert len(SCENARIOS) == 7
+    assert len(SCENARIOS) == 9

@@ -22,6 +22,7 @@ shapes the token request, so a workflow calling one API a thousand times asks fo
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -40,6 +41,7 @@ __all__ = [
     "OAuth2Spec",
     "SecretNotFound",
     "clear_token_cache",
+    "descriptor",
     "parse_auth",
     "resolve_secret",
 ]
@@ -339,8 +341,6 @@ async def access_token(spec: OAuth2Spec, send: Send) -> str:
 
 
 def _b64url(raw: bytes) -> str:
-    import base64
-
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
@@ -378,6 +378,27 @@ async def _token_url(spec: OAuth2Spec, send: Send) -> str:
     with _lock:
         _discovered[spec.authority] = endpoint
     return endpoint
+
+
+def descriptor(header: str | None) -> dict[str, str] | None:
+    """Serverless Workflow's authorization descriptor ``{scheme, parameter}`` of an
+    Authorization header value (``Bearer abc`` → scheme ``Bearer``, parameter ``abc``); None
+    without credentials."""
+    if not header:
+        return None
+    scheme, _, parameter = header.strip().partition(" ")
+    return {"scheme": scheme, "parameter": parameter.strip()}
+
+
+def static_header(spec: AuthSpec) -> str | None:
+    """The Authorization header of a spec known without talking to a server (basic, bearer);
+    None for digest (challenge-based) and OAuth2 / OIDC (a token must be fetched)."""
+    if spec.scheme == "basic":
+        raw = f"{spec.username}:{spec.password}".encode()
+        return "Basic " + base64.b64encode(raw).decode("ascii")
+    if spec.scheme == "bearer":
+        return f"Bearer {spec.token}"
+    return None
 
 
 class StaticAuth(httpx.Auth):

@@ -57,7 +57,7 @@ ERROR_BODY_CHARS = 200
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # an HTTP method is a token (RFC 9110)
 #: Fields that format compilers set for their own error and output models (Serverless
 #: Workflow's Problem errors and ``output: response``); not offered to DSL users.
-FORMAT_KEYS = frozenset({"errors", "echo_request"})
+FORMAT_KEYS = frozenset({"errors", "echo_request", "expose_authorization"})
 _KNOWN_KEYS = frozenset(
     {
         "method", "url", "headers", "query", "body", "form", "timeout", "follow_redirects", "expect",
@@ -113,6 +113,10 @@ class HTTPRequest:
     #: "problem": failures raise ProblemError (Serverless Workflow) instead of this module's errors.
     errors: Literal["exceptions", "problem"] = "exceptions"
     echo_request: bool = False
+    #: Add ``authorization: {scheme, parameter}`` (the Authorization header sent) to the
+    #: result: Serverless Workflow's ``$authorization``, asked for only by a task whose
+    #: ``output.as`` / ``export.as`` uses it (the result, so the credential, enters the history).
+    expose_authorization: bool = False
 
 
 def redact(url: str) -> str:
@@ -179,6 +183,7 @@ def parse_request(value: Any) -> HTTPRequest:
         auth=auth,
         errors=errors,
         echo_request=_flag(value, "echo_request", False),
+        expose_authorization=_flag(value, "expose_authorization", False),
     )
 
 
@@ -406,6 +411,9 @@ async def _send(request: HTTPRequest) -> dict[str, Any]:
         if "host" in sent_headers:  # the host the definition named, not the route's target
             sent_headers["host"] = urlsplit(request.url).netloc.rsplit("@", 1)[-1]
         result["request"] = {"method": first.method, "uri": redact(uri), "headers": sent_headers}
+    if request.expose_authorization:
+        # The last request of the exchange carries the credentials (digest answers a challenge).
+        result["authorization"] = _auth_module.descriptor(response.request.headers.get("authorization"))
     return result
 
 

@@ -179,14 +179,17 @@ def check_status(request: _http.HTTPRequest, result: Mapping[str, Any], redirect
 async def send_sw(
     method: str, url: str, *, headers: dict[str, Any], query: dict[str, Any], body: Any = None,
     has_body: bool = False, form: dict[str, Any] | None = None, auth: Any = None,
-    output: str = "content", redirect: bool = False,
+    output: str = "content", redirect: bool = False, expose: bool = False,
 ) -> Any:  # fmt: skip
-    """One HTTP call with Serverless Workflow semantics (errors, output modes)."""
+    """One HTTP call with Serverless Workflow semantics (errors, output modes). With
+    ``expose``: ``{result, authorization}``, the descriptor of the credentials sent (for
+    ``$authorization``; only asked for by a task whose output.as / export.as uses it)."""
     if output not in OUTPUTS:
         raise _config(f"output must be content, response or raw, not {output!r}")
     raw: dict[str, Any] = {
         "method": method, "url": url, "headers": headers, "query": query, "follow_redirects": redirect,
         "errors": "problem", "echo_request": True, "expect": "raw" if output == "raw" else "auto", "auth": auth,
+        "expose_authorization": expose,
     }  # fmt: skip
     if has_body:
         raw["body"] = body
@@ -200,6 +203,8 @@ async def send_sw(
         raise _config(str(error), "Invalid request") from None
     result = await _http.send(request)
     check_status(request, result, redirect)
+    if expose:
+        return {"result": sw_response(result, output), "authorization": result.get("authorization")}
     return sw_response(result, output)
 
 
@@ -387,7 +392,7 @@ async def sw_openapi(call: Any) -> Any:
     return await send_sw(
         op.method, base_url(document, url, op.servers) + path, headers=headers, query=query, body=body, has_body=has_body,
         form=form, auth=call.get("authentication"), output=call.get("output") or "content",
-        redirect=bool(call.get("redirect", False)),
+        redirect=bool(call.get("redirect", False)), expose=call.get("expose_authorization") is True,
     )  # fmt: skip
 
 
@@ -484,6 +489,7 @@ async def sw_asyncapi(call: Any) -> Any:
     return await send_sw(
         method, url, headers=dict(message.get("headers") or {}), query={}, body=message.get("payload"),
         has_body=message.get("payload") is not None, auth=call.get("authentication"), output="content",
+        expose=call.get("expose_authorization") is True,
     )  # fmt: skip
 
 

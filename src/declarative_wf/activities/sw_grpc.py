@@ -30,7 +30,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, json_format, messag
 from google.protobuf.descriptor import MethodDescriptor
 
 from . import http as _http
-from .auth import AuthError, SecretNotFound, StaticAuth, TokenRequestFailed, httpx_auth, parse_auth
+from .auth import AuthError, SecretNotFound, StaticAuth, TokenRequestFailed, descriptor, httpx_auth, parse_auth
 from .problems import ProblemError
 from .sw_calls import load_resource
 
@@ -150,9 +150,19 @@ async def _metadata(auth: Any) -> list[tuple[str, str]]:
 
 
 async def sw_grpc(call: Any) -> Any:
-    """``call: grpc``."""
+    """``call: grpc``. With ``expose_authorization``: ``{result, authorization}`` (the
+    descriptor of the credentials sent, for Serverless Workflow's ``$authorization``)."""
     if not isinstance(call, Mapping):
         raise _config("call: grpc takes an object (proto, service, method, arguments)")
+    service = call.get("service")
+    metadata = await _metadata(service.get("authentication")) if isinstance(service, Mapping) else []
+    result = await _call(call, metadata)
+    if call.get("expose_authorization") is True:
+        return {"result": result, "authorization": descriptor(dict(metadata).get("authorization"))}
+    return result
+
+
+async def _call(call: Mapping[str, Any], metadata: list[tuple[str, str]]) -> Any:
     service = call.get("service")
     if not isinstance(service, Mapping) or not isinstance(service.get("name"), str) or not isinstance(service.get("host"), str):
         raise _config("service must be an object with a name (package.Service) and a host")
@@ -180,7 +190,6 @@ async def sw_grpc(call: Any) -> Any:
             request = json_format.ParseDict(arguments or {}, request_class())
     except (json_format.ParseError, TypeError, AttributeError) as error:
         raise ProblemError("validation", title="Invalid arguments", detail=f"arguments do not fit {method.input_type.full_name}: {error}") from None
-    metadata = await _metadata(service.get("authentication"))
     target = f"{service['host']}:{port or 443}"
     path = f"/{method.containing_service.full_name}/{method.name}"
     channel = (

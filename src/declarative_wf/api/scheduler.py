@@ -372,6 +372,10 @@ class Scheduler:
         events = [d["event"] for d in deliveries]
         identity = "|".join(f"{e.get('source')}\x00{e.get('id')}" for e in events)
         iid = instance_id(scheduled.name, "on-" + hashlib.sha256(identity.encode()).hexdigest()[:16])
+        from declarative_wf.activities.events import publish_correlation
+
+        # workflow.correlation-started / -completed before the start (docs/events.md).
+        publish_correlation(self._bus, scheduled.workflow, scheduled.name, iid, deliveries)
         return self._start(scheduled, iid, events)
 
     def _start(self, scheduled: Scheduled, iid: str, value: Any) -> bool:

@@ -112,7 +112,7 @@ def start_definitions_worker(
         setattr(settings, "DAPR_API_TOKEN", api_token)  # noqa: B010 - read from the environment otherwise
     runtime = wf.WorkflowRuntime(host=host, port=str(port), logger_options=options)
     base._drop_repeated_handlers()
-    dapr_adapter.register(runtime, resolve)
+    dapr_adapter.register(runtime, resolve, engine_address=f"{host}:{port}")
     combined.register_with(runtime, engine_address=f"{host}:{port}")
     install_fallback(runtime, resolve, options)
     runtime.start()  # type: ignore[no-untyped-call]

@@ -252,6 +252,16 @@ def match(spec: SubscriptionSpec, event: dict[str, Any]) -> dict[str, Any] | Non
     return None
 
 
+def _lifecycle_subject(event: dict[str, Any]) -> str | None:
+    """The instance a lifecycle event is about: an instance never receives its own lifecycle
+    events (a ``listen`` with ``any: []`` would otherwise consume the events its own listening
+    and its ``foreach`` tasks cause, a feedback loop)."""
+    kind = event.get("type")
+    if isinstance(kind, str) and kind.startswith("io.serverlessworkflow.") and isinstance(event.get("subject"), str):
+        return str(event["subject"])
+    return None
+
+
 # -- the bus --------------------------------------------------------------------------------
 
 #: Delivers one event to an instance: (instance_id, event_name, payload JSON). Raises
@@ -301,6 +311,9 @@ class EventBus:
         self._forward_task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
         self._forward_wakeup: asyncio.Event | None = None
+        #: Called with each committed batch (in publication order), e.g. the engine's tracker of
+        #: tasks in flight (events_lifecycle.OpenTasks). Must be quick and must not raise.
+        self.observers: list[Callable[[list[dict[str, Any]]], None]] = []
         for sub_id, kind, instance_id, event_name, spec in self._db.execute(
             "SELECT id, kind, instance_id, event_name, spec FROM bus_subscriptions ORDER BY rowid"
         ):
@@ -410,7 +423,12 @@ class EventBus:
         now = int(time.time() * 1e6)
         with self._transaction():
             for event in events:
-                matches = [(sub_id, m) for sub_id, (_, _, _, spec) in self._specs.items() if (m := match(spec, event)) is not None]
+                own = _lifecycle_subject(event)
+                matches = [
+                    (sub_id, m)
+                    for sub_id, (_, iid, _, spec) in self._specs.items()
+                    if (own is None or iid != own) and (m := match(spec, event)) is not None
+                ]
                 # Stored even when nothing matched: the last KEEP_EVENTS stay for inspection
                 # (``recent``: what arrived, including lifecycle events nobody listened to).
                 body = json.dumps(event, separators=(",", ":"))
@@ -430,6 +448,11 @@ class EventBus:
                     self._db.execute("INSERT INTO bus_forwards (seq) VALUES (?)", (seq,))
                 results.append(PublishResult(seq, count))
             self._prune()
+        for observer in self.observers:
+            try:
+                observer(events)
+            except Exception:
+                log.exception("event bus observer %r failed", observer)
         self._flush(touched)
         if self._forward_wakeup is not None:
             self._forward_wakeup.set()

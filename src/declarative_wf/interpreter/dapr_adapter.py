@@ -137,7 +137,8 @@ class DaprHost:
 
 
 def interpreter_workflow(
-    ctx: wf.DaprWorkflowContext, payload: dict[str, Any], resolver: DefinitionResolver | None = None
+    ctx: wf.DaprWorkflowContext, payload: dict[str, Any], resolver: DefinitionResolver | None = None,
+    engine_address: str | None = None,
 ) -> Generator[Any, Any, Any]:
     """The one Dapr workflow that runs every definition."""
     workflow = load_workflow(payload)
@@ -145,6 +146,7 @@ def interpreter_workflow(
     host = DaprHost(ctx, resolver)
     rt.clock = host.now
     rt.replaying = lambda: bool(ctx.is_replaying)
+    rt.engine_address = engine_address
     try:
         try:
             return (yield from run_fibers(run_workflow(rt, payload), host))
@@ -159,12 +161,12 @@ def interpreter_workflow(
         raise as_failure(error) from None
 
 
-def register(runtime: wf.WorkflowRuntime, resolver: DefinitionResolver | None = None) -> None:
+def register(runtime: wf.WorkflowRuntime, resolver: DefinitionResolver | None = None, engine_address: str | None = None) -> None:
     """Registers the interpreter as ``dwf``; ``resolver`` finds the child workflows that
     definitions name. The SDK marks a function once it is registered and refuses it in a
     second runtime, so each runtime gets its own wrapper."""
 
     def dwf(ctx: wf.DaprWorkflowContext, payload: dict[str, Any]) -> Generator[Any, Any, Any]:
-        return (yield from interpreter_workflow(ctx, payload, resolver))
+        return (yield from interpreter_workflow(ctx, payload, resolver, engine_address))
 
     runtime.register_workflow(dwf, name=WORKFLOW_NAME)

@@ -44,6 +44,9 @@ class FormatProfile:
     def enter(self, rt: RunContext, node: Node, data: Any) -> None:
         """A node is about to run with ``data``."""
 
+    def transformed(self, rt: RunContext, node: Node, effective: Any) -> None:
+        """``node`` has an input expression and it gave ``effective`` (the node's own input)."""
+
     def leave(self, rt: RunContext, node: Node, data: Any) -> None:
         """A node finished normally and passes ``data`` on; may raise a WorkflowError."""
 

@@ -67,6 +67,8 @@ class RunContext:
     started_at: datetime | None = None
     #: Scratch space of the format profile for this execution (e.g. ASL's event counter).
     format_state: dict[str, Any] = field(default_factory=dict)
+    #: ``host:port`` of the engine this execution runs on (set by the driver; lifecycle events go there).
+    engine_address: str | None = None
     _children: int = 0
     _nodes: dict[str, Node] | None = None
     _profile: FormatProfile | None = None
@@ -167,7 +169,11 @@ def _index(block: Block, into: dict[str, Node]) -> None:
 
 
 def node_input(rt: RunContext, node: Node, data: Any, variables: Variables) -> Any:
-    return rt.eval_optional(node.input, data, variables, node, data, {"input": data})
+    if node.input is None:
+        return data
+    effective = rt.eval(node.input, data, variables, node, {"input": data})
+    rt.profile.transformed(rt, node, effective)  # formats that expose the transformed input later
+    return effective
 
 
 def assign(

@@ -116,6 +116,7 @@ Feature: Events, listen, emit, schedule and lifecycle events (declarative_wf)
             patient: ${ $workflow.input[0].data.patient.id }
     """
     When the workflow is scheduled
+    And the schedule is listening
     And the events are published:
     """yaml
     - {specversion: '1.0', id: h1, source: /monitor, type: com.example.hospital.events.patients.heartbeat.low, data: {patient: {id: p-7}}}
@@ -183,8 +184,13 @@ Feature: Events, listen, emit, schedule and lifecycle events (declarative_wf)
     Then the workflow should complete with output:
     """yaml
     - io.serverlessworkflow.workflow.started.v1
+    - io.serverlessworkflow.workflow.status-changed.v1
+    - io.serverlessworkflow.task.created.v1
+    - io.serverlessworkflow.task.status-changed.v1
     - io.serverlessworkflow.task.started.v1
+    - io.serverlessworkflow.task.status-changed.v1
     - io.serverlessworkflow.task.completed.v1
+    - io.serverlessworkflow.task.status-changed.v1
     - io.serverlessworkflow.workflow.completed.v1
     """
 
@@ -207,3 +213,55 @@ Feature: Events, listen, emit, schedule and lifecycle events (declarative_wf)
     When the workflow is executed
     Then the workflow should fault
     And the lifecycle events of the workflow should include 'workflow.started', 'task.started', 'task.faulted', 'workflow.faulted'
+
+  Scenario: Suspending, Resuming And Cancelling Reach The Task In Flight
+    Given a workflow with definition:
+    """yaml
+    document:
+      dsl: '1.0.3'
+      namespace: default
+      name: lifecycle-control
+      version: '1.0.0'
+    do:
+      - prepare:
+          set: {ready: true}
+      - pause:
+          wait: {minutes: 10}
+    """
+    When the workflow is started
+    And we wait 0.5 seconds
+    And the workflow is suspended
+    And the workflow is resumed
+    And the workflow is cancelled
+    Then the workflow should cancel
+    And the lifecycle events of the workflow should include 'workflow.started', 'task.created', 'task.started', 'task.completed', 'task.created', 'task.started', 'workflow.suspended', 'task.suspended', 'workflow.resumed', 'task.resumed', 'task.cancelled', 'workflow.cancelled'
+
+  Scenario: Listening Reports The Correlation
+    Given a workflow with definition:
+    """yaml
+    document:
+      dsl: '1.0.3'
+      namespace: default
+      name: lifecycle-correlation
+      version: '1.0.0'
+    do:
+      - waitForPayment:
+          listen:
+            to:
+              one:
+                with: {type: com.shop.payment}
+                correlate:
+                  order: {from: .data.order, expect: 'o-12'}
+    """
+    When the workflow is started
+    And the workflow is listening
+    And the events are published:
+    """yaml
+    - {specversion: '1.0', id: p1, source: /shop, type: com.shop.payment, data: {order: o-11}}
+    - {specversion: '1.0', id: p2, source: /shop, type: com.shop.payment, data: {order: o-12}}
+    """
+    Then the workflow should complete with output:
+    """yaml
+    - {order: o-12}
+    """
+    And the lifecycle events of the workflow should include 'workflow.started', 'task.started', 'workflow.correlation-started', 'workflow.status-changed', 'workflow.correlation-completed', 'workflow.status-changed', 'task.completed', 'workflow.completed'

@@ -116,8 +116,8 @@ def test_observers_see_events_and_cannot_break_the_workflow(caplog: pytest.LogCa
     def broken(kind: str, record: dict[str, Any]) -> None:
         raise RuntimeError("observer bug")
 
-    runtime.add_lifecycle_observer(broken)
-    runtime.add_lifecycle_observer(lambda kind, record: seen.append((kind, record)))
+    runtime.add_lifecycle_observer(broken, replays=True)
+    runtime.add_lifecycle_observer(lambda kind, record: seen.append((kind, record)), replays=True)
     observer = runtime._OBSERVERS[-1]
     try:
         rt = _rt()
@@ -128,9 +128,27 @@ def test_observers_see_events_and_cannot_break_the_workflow(caplog: pytest.LogCa
         runtime.remove_lifecycle_observer(observer)
     assert seen == [("task.started", {
         "instance": "iid", "workflow": "w", "task": "a", "reference": "/do/0/a", "time": "2026-01-02T03:04:06.000Z",
-        "replaying": True, "input": {"x": 1},
+        "replaying": True, "engine": None, "namespace": None, "version": "1", "input": {"x": 1},
     })]  # fmt: skip
     assert "observer bug" in caplog.text or "lifecycle observer" in caplog.text
+
+
+def test_observers_see_replays_only_when_they_ask() -> None:
+    seen: list[str] = []
+
+    def observer(kind: str, record: dict[str, Any]) -> None:
+        seen.append(kind)
+
+    runtime.add_lifecycle_observer(observer)
+    try:
+        rt = _rt()
+        rt.replaying = lambda: True
+        runtime.SwProfile().enter(rt, ir.SetNode(id="/do/0/a", label="a"), {"x": 1})
+        rt.replaying = lambda: False
+        runtime.SwProfile().enter(rt, ir.SetNode(id="/do/0/a", label="a"), {"x": 1})
+    finally:
+        runtime.remove_lifecycle_observer(observer)
+    assert seen == ["task.started"]
 
 
 def test_helper_nodes_are_not_tasks() -> None:

@@ -120,8 +120,20 @@ def _resource(context: TaskCompileContext, value: Any, pointer: str) -> Any:
     return _part(context.template(value, pointer))
 
 
-def _node(context: TaskCompileContext, activity: str, args: dict[str, Any]) -> ir.TaskNode:
-    return ir.TaskNode(id=context.pointer, activity=activity, args=ir.Expr("template", args))
+def _node(context: TaskCompileContext, activity: str, args: dict[str, Any], task: Mapping[str, Any],
+          policy: tuple[ir.Expr, str] | None) -> ir.TaskNode:  # fmt: skip
+    """The call's node. ``$authorization`` (see ``authz.py``): when output.as / export.as use
+    it, the activity returns ``{result, authorization}`` and the node selects the result;
+    ``policy`` (the compiled authentication and its pointer) serves a ``with`` that uses it."""
+    from . import authz
+
+    result = None
+    if authz.expose(context, task):
+        args["expose_authorization"] = True
+        result = ir.Expr("jq", ".result")
+    if policy is not None:
+        authz.use_in_definition(context, task, policy[0], policy[1])
+    return ir.TaskNode(id=context.pointer, activity=activity, args=ir.Expr("template", args), result=result)
 
 
 def _with(context: TaskCompileContext, task: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -143,10 +155,11 @@ def compile_openapi(context: TaskCompileContext, task: Mapping[str, Any]) -> ir.
     at = context.pointer + "/with"
     args = _rest(context, spec, ("document", "authentication"))
     args["document"] = _resource(context, spec.get("document"), at + "/document")
-    args["authentication"] = _part(compile_authentication(context, spec.get("authentication"), at + "/authentication"))
+    policy = compile_authentication(context, spec.get("authentication"), at + "/authentication")
+    args["authentication"] = _part(policy)
     args["base"] = _base(context)
     _check_operation(context, spec, at, args["base"])
-    return _node(context, "sw_openapi", args)
+    return _node(context, "sw_openapi", args, task, (policy, at + "/authentication"))
 
 
 def _local_text(context: TaskCompileContext, resource: Any, base: str | None, what: str, pointer: str) -> tuple[str, str] | None:
@@ -201,14 +214,15 @@ def compile_grpc(context: TaskCompileContext, task: Mapping[str, Any]) -> ir.Nod
     service = spec.get("service")
     if isinstance(service, Mapping):
         compiled = {key: _part(context.template(item, f"{at}/service/{key}")) for key, item in service.items() if key != "authentication"}
-        compiled["authentication"] = _part(compile_authentication(context, service.get("authentication"), at + "/service/authentication"))
+        policy = compile_authentication(context, service.get("authentication"), at + "/service/authentication")
+        compiled["authentication"] = _part(policy)
         args["service"] = compiled
     else:
         context.error("SW-E113", "call: grpc needs with.service {name, host, port}", at + "/service")
         return None
     args["base"] = _base(context)
     _check_grpc(context, spec, at, args["base"])
-    return _node(context, "sw_grpc", args)
+    return _node(context, "sw_grpc", args, task, (policy, at + "/service/authentication"))
 
 
 def _check_grpc(context: TaskCompileContext, spec: Mapping[str, Any], at: str, base: str | None) -> None:
@@ -253,9 +267,10 @@ def compile_asyncapi(context: TaskCompileContext, task: Mapping[str, Any]) -> ir
                         at + "/subscription", hint="consume events with a listen task")  # fmt: skip
     args = _rest(context, spec, ("document", "authentication"))
     args["document"] = _resource(context, spec.get("document"), at + "/document")
-    args["authentication"] = _part(compile_authentication(context, spec.get("authentication"), at + "/authentication"))
+    policy = compile_authentication(context, spec.get("authentication"), at + "/authentication")
+    args["authentication"] = _part(policy)
     args["base"] = _base(context)
-    return _node(context, "sw_asyncapi", args)
+    return _node(context, "sw_asyncapi", args, task, (policy, at + "/authentication"))
 
 
 register_task_compiler("call:openapi", compile_openapi)

@@ -48,7 +48,7 @@ COMPILE_CODES: dict[str, str] = {
     "SW-E101": "a task list is not a list of single-key mappings, or a task is not a mapping",
     "SW-E102": "a task name is used twice in one task list",
     "SW-E103": "a flow directive names a task that is not in the same task list",
-    "SW-E104": "a task kind this runtime does not support (yet), or one disabled by configuration",
+    "SW-E104": "a task kind this runtime does not support (yet)",
     "SW-E110": "a runtime expression is not valid jq",
     "SW-E111": "a duration is invalid",
     "SW-E112": "a reference to a `use` entry (errors, retries, functions, timeouts, authentications) that does not exist",
@@ -63,11 +63,6 @@ COMPILE_CODES: dict[str, str] = {
 _KIND_KEYS = ("call", "run", "for", "try", "fork", "switch", "set", "raise", "wait", "emit", "listen", "do")
 _CALL_KINDS = frozenset({"http", "grpc", "openapi", "asyncapi", "a2a", "mcp"})
 _RUN_KINDS = ("workflow", "shell", "script", "container")
-_DISABLED = {
-    "run:shell": "run.shell is disabled: running processes on the worker must be enabled by configuration",
-    "run:script": "run.script is disabled: running scripts on the worker must be enabled by configuration",
-    "run:container": "run.container is disabled: running containers must be enabled by configuration",
-}
 
 
 def task_kind(task: Mapping[str, Any]) -> str | None:
@@ -259,18 +254,23 @@ class SwCompiler:
         io = mapping(data.get("input"))
         if "from" in io:
             workflow.input = self.expression(io["from"], "/input/from")
+        # An embedded child's own facts, found by the profile through its call site.
+        own = options.setdefault("children", {}).setdefault(self.prefix.rstrip("|"), {}) if self.prefix else options
+        if self.prefix and isinstance((data.get("use") or {}).get("secrets"), list):
+            own["secrets"] = [str(s) for s in data["use"]["secrets"]]
         if "schema" in io:
             schema = self.schema(io["schema"], "/input/schema")
             if schema is not None and not self.prefix:
                 workflow.options["input_schema"] = schema  # checked before starting, and by the profile
-                options["input_schema"] = schema
+            if schema is not None:
+                own["input_schema"] = schema
         out = mapping(data.get("output"))
         if "as" in out:
             workflow.output = self.expression(out["as"], "/output/as")
         if "schema" in out:
             schema = self.schema(out["schema"], "/output/schema")
-            if schema is not None and not self.prefix:
-                options["output_schema"] = schema
+            if schema is not None:
+                own["output_schema"] = schema
         if "timeout" in data:
             seconds = self.timeout(data["timeout"], "/timeout")
             if seconds is not None and seconds.lang == "literal":
@@ -416,7 +416,7 @@ class TaskContext:
         except ImportError:
             compiler = None
         if compiler is None:
-            message = _DISABLED.get(kind) or f"task kind {kind.replace(':', ' ')!r} is not supported yet"
+            message = f"task kind {kind.replace(':', ' ')!r} is not supported yet"
             self.error("SW-E104", message, self.pointer + "/" + kind.split(":")[0], hint="see docs/serverless-workflow.md")
             return None
         return compiler(self, task)
@@ -490,7 +490,7 @@ class TaskContext:
             last = steps[-1]
         if any(value is not None for value in schemas.values()):
             self.compiler.shared.options["schemas"].setdefault(node.id, {}).update(
-                {key: value for key, value in schemas.items() if value is not None}
+                {key: value for key, value in schemas.items() if value is not None}, pointer=ptr
             )
         if not isinstance(node, ir.FailNode):
             last.next = then

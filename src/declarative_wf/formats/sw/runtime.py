@@ -3,10 +3,14 @@
 Registered as the interpreter's format profile for ``"sw1"`` (imported on first use):
 
 * the jq arguments ``$context``, ``$input``, ``$output``, ``$secrets``, ``$task``,
-  ``$workflow`` and ``$runtime`` (``dsl.md`` "Runtime expression arguments");
+  ``$workflow``, ``$runtime`` and ``$authorization`` (``dsl.md`` "Runtime expression
+  arguments"; ``authz.py`` says where the last one is provided);
+* an embedded child workflow's own facts (its schemas, ``$workflow.definition``), found
+  through ``embedded_at``, the call site the interpreter names when it starts the child;
 * errors as RFC 7807 Problem Details with the standard type URIs, statuses and an ``instance``
   JSON Pointer naming the task (``/do/0/tryGetPet/try/0/getPet``);
-* the input / output / export schemas of tasks and of the workflow (``validation``, 400);
+* the input / output / export schemas of tasks, function bodies and of the workflow
+  (``validation``, 400);
 * the **lifecycle observer** API: other parts (the CTK runner's task journal, the lifecycle
   CloudEvents publisher) see ``workflow.*`` and ``task.*`` events through
   :func:`add_lifecycle_observer`.
@@ -54,25 +58,34 @@ SECRETS_ENV_PREFIX = "DWF_SECRET_"
 
 LifecycleObserver = Callable[[str, dict[str, Any]], None]
 _OBSERVERS: list[LifecycleObserver] = []
+#: The observers that also want the events of replays (most only want new events; skipping the
+#: others during a replay keeps a turn's cost independent of the history's length).
+_REPLAY_OBSERVERS: list[LifecycleObserver] = []
 
 
-def add_lifecycle_observer(fn: LifecycleObserver) -> None:
+def add_lifecycle_observer(fn: LifecycleObserver, *, replays: bool = False) -> None:
     """Call ``fn(kind, record)`` for every lifecycle event of every SW workflow this process
     runs. Kinds: ``workflow.started|completed|faulted`` and
     ``task.started|completed|faulted|retried``. ``record`` holds ``instance``, ``workflow``,
     ``task`` (name, None for workflow events), ``reference`` (JSON Pointer), ``time`` (the
     workflow clock, ISO 8601), ``replaying`` (True while the engine replays history: an event
-    seen with ``replaying`` False is new) and ``output`` / ``error`` where relevant.
+    seen with ``replaying`` False is new), ``engine`` (``host:port`` of the engine the execution
+    runs on, None when unknown), ``namespace`` and ``version`` of the definition, and
+    ``output`` / ``error`` where relevant.
 
-    Observers run inside the orchestrator: they must be quick and must not raise (an exception
-    is logged and ignored) nor block."""
+    ``replays=True`` also delivers the events of replays (``replaying`` True); by default an
+    observer sees each event once, when it is new. Observers run inside the orchestrator: they
+    must be quick and must not raise (an exception is logged and ignored) nor block."""
     if fn not in _OBSERVERS:
         _OBSERVERS.append(fn)
+    if replays and fn not in _REPLAY_OBSERVERS:
+        _REPLAY_OBSERVERS.append(fn)
 
 
 def remove_lifecycle_observer(fn: LifecycleObserver) -> None:
-    if fn in _OBSERVERS:
-        _OBSERVERS.remove(fn)
+    for registered in (_OBSERVERS, _REPLAY_OBSERVERS):
+        if fn in registered:
+            registered.remove(fn)
 
 
 # -- secrets ----------------------------------------------------------------------------------
@@ -209,11 +222,24 @@ class SwProfile(FormatProfile):
         options = rt.workflow.options.get("sw")
         return options if isinstance(options, dict) else {}
 
+    def _own(self, rt: RunContext) -> dict[str, Any]:
+        """The document-level facts of the workflow this instance runs: the top-level one, or
+        an embedded child (``run: workflow`` compiled into the parent's graph), which the
+        interpreter starts with the parent's options plus ``embedded_at`` (the call site)."""
+        options = self._options(rt)
+        site = rt.workflow.options.get("embedded_at")
+        if not isinstance(site, str):
+            return options
+        own = (options.get("children") or {}).get(site) or {}
+        return {**own, "document": (options.get("documents") or {}).get(site)}
+
     def _now(self, rt: RunContext) -> datetime | None:
         return rt.clock() if rt.clock is not None else rt.started_at
 
     def _notify(self, rt: RunContext, kind: str, node: Node | None, **extra: Any) -> None:
-        if not _OBSERVERS:
+        replaying = bool(rt.replaying()) if rt.replaying is not None else False
+        observers = list(_REPLAY_OBSERVERS if replaying else _OBSERVERS)
+        if not observers:
             return
         now = self._now(rt)
         record: dict[str, Any] = {
@@ -222,19 +248,26 @@ class SwProfile(FormatProfile):
             "task": (node.label or task_pointer(node.id).rsplit("/", 1)[-1]) if node is not None else None,
             "reference": task_pointer(node.id) if node is not None else "/",
             "time": _iso(now) if now is not None else None,
-            "replaying": bool(rt.replaying()) if rt.replaying is not None else False,
+            "replaying": replaying,
+            # Where the events go (the engine this execution runs on) and the definition reference.
+            "engine": rt.engine_address,
+            "namespace": rt.workflow.options.get("namespace"),
+            "version": rt.workflow.version,
             **extra,
         }
-        for observer in list(_OBSERVERS):
+        for observer in observers:
             try:
                 observer(kind, dict(record))
             except Exception:  # noqa: BLE001 - an observer must never break a workflow
                 log.exception("lifecycle observer %r failed on %s", observer, kind)
 
+    #: Public entry for nodes that report their own lifecycle events (``listen``: correlation).
+    notify = _notify
+
     # -- workflow ---------------------------------------------------------------------------
 
     def start(self, rt: RunContext) -> None:
-        options = self._options(rt)
+        options = self._own(rt)
         self._notify(rt, "workflow.started", None, input=rt.input)
         declared = options.get("secrets") or []
         if declared:
@@ -251,7 +284,7 @@ class SwProfile(FormatProfile):
             self._validate(schema, rt.input, "/input/schema", "workflow input", None)
 
     def finish(self, rt: RunContext, output: Any) -> Any:
-        schema = self._options(rt).get("output_schema")
+        schema = self._own(rt).get("output_schema")
         if schema is not None:  # a failure here is reported by `failed`, like any other
             self._validate(schema, output, "/output/schema", "workflow output", None)
         self._notify(rt, "workflow.completed", None, output=output)
@@ -266,7 +299,7 @@ class SwProfile(FormatProfile):
 
     def context(self, rt: RunContext, node: Node | None, variables: Mapping[str, Any], step: Mapping[str, Any]) -> Mapping[str, Any]:
         options = self._options(rt)
-        definition = options.get("document")
+        definition = self._own(rt).get("document")
         state = rt.format_state
         context: dict[str, Any] = {
             "context": {},  # the initial $context; export.as replaces it (a variable wins)
@@ -278,6 +311,7 @@ class SwProfile(FormatProfile):
             },
             "runtime": options.get("runtime") or _runtime(),
             "secrets": load_secrets(),
+            "authorization": None,  # see authz.py: provided only where the author uses it
         }
         if node is not None:
             pointer = task_pointer(node.id)
@@ -297,7 +331,14 @@ class SwProfile(FormatProfile):
             started = state.get("task_started", {}).get(owner)
             documents = options.get("documents") or {}
             prefix = node.id.rpartition("|")[0]
-            doc = documents.get(prefix, definition) if prefix else definition
+            doc = documents.get(prefix, definition) if prefix else options.get("document")
+            table = options.get("authorization")
+            if table:
+                # The call task's own id, or (an export step) the task it belongs to; a
+                # use.functions body keeps its `#fn` id.
+                key = next((k for k in (node.id, node.id.rsplit("#", 1)[0], owner) if k in table), None)
+                if key is not None:
+                    context["authorization"] = self._authorization(rt, node, key, variables, step)
             context["task"] = {
                 "name": node.label or pointer.rsplit("/", 1)[-1],
                 "reference": pointer,
@@ -308,6 +349,34 @@ class SwProfile(FormatProfile):
             }
         return context
 
+    def _authorization(self, rt: RunContext, node: Node, owner: str, variables: Mapping[str, Any], step: Mapping[str, Any]) -> Any:
+        """``$authorization`` of the task ``owner`` (see ``authz.py``)."""
+        facts = self._options(rt)["authorization"][owner]
+        known = rt.format_state.setdefault("authorization", {})
+        if owner != node.id:  # export.as runs in a later step: what the call returned
+            return known.get(owner)
+        if "result" in step:  # result selection, output.as: the activity's raw answer
+            raw = step["result"]
+            if facts.get("exposed") and isinstance(raw, dict):
+                known[owner] = raw.get("authorization")
+            return known.get(owner)
+        definition = facts.get("definition")
+        if definition is None:
+            return None
+        from declarative_wf.ir import Expr
+
+        from .authz import resolve_definition
+
+        policy = rt.eval(Expr(definition["lang"], definition["value"]), step.get("effective"), variables, None)
+        try:
+            return resolve_definition(policy)
+        except LookupError as error:  # a secret the worker does not have
+            raise problem_error(problem("authorization", title="Secret not found", detail=str(error),
+                                        instance=task_pointer(node.id)), node) from None  # fmt: skip
+        except ValueError as error:
+            raise problem_error(problem("configuration", title="Invalid authentication", detail=str(error),
+                                        instance=task_pointer(node.id)), node) from None  # fmt: skip
+
     # -- nodes ------------------------------------------------------------------------------
 
     def enter(self, rt: RunContext, node: Node, data: Any) -> None:
@@ -317,20 +386,26 @@ class SwProfile(FormatProfile):
         started = rt.format_state.setdefault("task_started", {})
         if is_task(node) or owner not in started:
             started[owner] = self._now(rt)
-        if not is_task(node):
-            return
         if node.input is None:  # no input.from: the transformed input is the raw input
             rt.format_state.setdefault("task_input", {})[node.id] = data
-        self._notify(rt, "task.started", node, input=data)
-        schema = self._schemas(rt).get(node.id, {}).get("input")
-        if schema is not None:
-            self._validate(schema, data, task_pointer(node.id) + "/input/schema", "task input", node)
+        if is_task(node):
+            self._notify(rt, "task.started", node, input=data)
+        # Every node with schemas is checked: tasks, and the bodies of use.functions / catalog
+        # functions (``#fn`` helper ids), whose schemas the compiler registers the same way.
+        schemas = self._schemas(rt).get(node.id, {})
+        if schemas.get("input") is not None:
+            self._validate(schemas["input"], data, _where(node, schemas) + "/input/schema", "task input", node)
+
+    def transformed(self, rt: RunContext, node: Node, effective: Any) -> None:
+        # input.from gave the task's transformed input: `$input` of its export.as (which runs
+        # in a later step) is this value, whether or not another expression saw it.
+        rt.format_state.setdefault("task_input", {})[node.id] = effective
 
     def leave(self, rt: RunContext, node: Node, data: Any) -> None:
         schemas = self._schemas(rt).get(node.id, {})
+        if schemas.get("output") is not None:
+            self._validate(schemas["output"], data, _where(node, schemas) + "/output/schema", "task output", node)
         if is_task(node):
-            if schemas.get("output") is not None:
-                self._validate(schemas["output"], data, task_pointer(node.id) + "/output/schema", "task output", node)
             self._notify(rt, "task.completed", node, output=data)
         elif node.id.endswith("#export") and schemas.get("export") is not None:
             # With an export schema, the export step's output is the new context (a restore
@@ -388,6 +463,13 @@ class SwProfile(FormatProfile):
         error.message = json.dumps(details, separators=(",", ":"), default=str)
         error.kinds = kinds | {"sw"}
         return error
+
+
+def _where(node: Node, schemas: Mapping[str, Any]) -> str:
+    """The JSON Pointer of the task definition whose schemas these are (a function's entry
+    for a function body)."""
+    pointer = schemas.get("pointer")
+    return pointer if isinstance(pointer, str) else task_pointer(node.id)
 
 
 def _details(error: WorkflowError) -> Any:

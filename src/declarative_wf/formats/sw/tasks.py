@@ -204,7 +204,11 @@ def _scoped(condition: Any, name: str, ctx: TaskContext, pointer: str) -> str:
     return f"(.cause as ${name} | .cause | ({program}))"
 
 
-def retry_rule(ctx: TaskContext, policy: Any, pointer: str, conditions: list[str], excepts: list[str], name: str) -> ir.RetryRule | None:
+def retry_rule(
+    ctx: TaskContext, policy: Any, pointer: str, conditions: list[str], excepts: list[str], name: str
+) -> tuple[ir.RetryRule, float | None] | None:
+    """The retry rule of a policy, and its ``limit.attempt.duration`` in seconds (the caller
+    bounds every attempt by it)."""
     if isinstance(policy, str) and not is_expression(policy):
         found = ctx.use("retries", policy, pointer)
         if found is None:
@@ -233,10 +237,9 @@ def retry_rule(ctx: TaskContext, policy: Any, pointer: str, conditions: list[str
     limit = mapping(policy.get("limit"))
     attempt = mapping(limit.get("attempt"))
     count = attempt.get("count")
-    if "duration" in attempt:
-        ctx.warning("SW-W100", "limit.attempt.duration is not enforced yet (limit.duration is)", pointer + "/limit/attempt/duration")
+    attempt_seconds = _seconds(ctx, attempt.get("duration"), pointer + "/limit/attempt/duration", None)
     jitter = mapping(policy.get("jitter"))
-    return ir.RetryRule(
+    rule = ir.RetryRule(
         match=_match(conditions, excepts),
         max_retries=int(count) if isinstance(count, int) and not isinstance(count, bool) else UNLIMITED_RETRIES,
         interval_seconds=interval, backoff_rate=rate, increment_seconds=increment,
@@ -244,6 +247,7 @@ def retry_rule(ctx: TaskContext, policy: Any, pointer: str, conditions: list[str
         jitter_min_seconds=_seconds(ctx, jitter.get("from"), pointer + "/jitter/from", 0.0) or 0.0,
         jitter_max_seconds=_seconds(ctx, jitter.get("to"), pointer + "/jitter/to", 0.0) or 0.0,
     )  # fmt: skip
+    return rule, attempt_seconds
 
 
 def _seconds(ctx: TaskContext, value: Any, pointer: str, default: float | None) -> float | None:
@@ -280,8 +284,11 @@ def compile_try(ctx: TaskContext, task: Mapping[str, Any]) -> ir.Node | None:
     excepts = [_scoped(catch["exceptWhen"], name, ctx, pointer + "/exceptWhen")] if "exceptWhen" in catch else []
     retries: tuple[ir.RetryRule, ...] = ()
     if "retry" in catch:
-        retry = retry_rule(ctx, catch["retry"], pointer + "/retry", conditions, excepts, name)
-        retries = (retry,) if retry is not None else ()
+        found = retry_rule(ctx, catch["retry"], pointer + "/retry", conditions, excepts, name)
+        if found is not None:
+            retries = (found[0],)
+            if found[1] is not None:
+                body = _bounded(ctx, body, found[1])
     handler = ctx.block(catch["do"], pointer + "/do") if "do" in catch else None
     rule = ir.CatchRule(
         match=_match(conditions, excepts),
@@ -290,7 +297,23 @@ def compile_try(ctx: TaskContext, task: Mapping[str, Any]) -> ir.Node | None:
         assign={name: ir.Expr("jq", ".")},
         handler=handler,
     )
-    return ir.TryNode(id=ctx.id, body=body, retry=retries, catch=(rule,))
+    io, out = mapping(task.get("input")), mapping(task.get("output"))
+    if "from" not in io and "as" not in out:
+        return ir.TryNode(id=ctx.id, body=body, retry=retries, catch=(rule,))
+    # The catch works inside the task's transformations: its `do` (and the task's output when
+    # an error is caught) starts from the transformed input (after input.from), and output.as
+    # applies to what it gives. The interpreter's catch starts from the raw input of the node
+    # holding it and skips that node's output expression, so the rules go on an inner node.
+    inner = ir.TryNode(id=ctx.node_id("caught"), label=ctx.name, source=ctx.source, body=body, retry=retries, catch=(rule,))
+    return ir.TryNode(id=ctx.id, body=ir.Block(start=inner.id, nodes={inner.id: inner}))
+
+
+def _bounded(ctx: TaskContext, body: ir.Block, seconds: float) -> ir.Block:
+    """``body`` raced against a timer of ``seconds``: ``limit.attempt.duration`` bounds each
+    attempt (the retry rule sits outside, so it sees the timeout error of the attempt)."""
+    timed = ir.TryNode(id=ctx.node_id("attempt"), label=ctx.name, source=ctx.source, body=body,
+                       timeout_seconds=ir.Expr.literal(seconds))  # fmt: skip
+    return ir.Block(start=timed.id, nodes={timed.id: timed})
 
 
 # -- call: http -------------------------------------------------------------------------------------
@@ -358,24 +381,31 @@ def compile_call_http(ctx: TaskContext, task: Mapping[str, Any]) -> ir.Node | No
     for key in ("headers", "query", "body"):
         if key in spec:
             request[key] = spec[key]
+    policy: ir.Expr | None = None
     if auth is not None:
-        request["auth"] = _authentication(ctx, auth, pointer + "/endpoint/authentication")
-        if request["auth"] is None:
+        policy = _authentication(ctx, auth, pointer + "/endpoint/authentication")
+        if policy is None:
             return None
+        request["auth"] = policy.value if policy.lang == "literal" else embed(policy)
+    from . import authz
+
+    if authz.expose(ctx, task):  # output.as / export.as use $authorization: the result carries it
+        request["expose_authorization"] = True
+    authz.use_in_definition(ctx, task, policy, pointer + "/endpoint/authentication")
     args = ctx.template(request, pointer)
     return ir.TaskNode(id=ctx.id, activity="http", args=args, result=ir.Expr("jq", _OUTPUTS[output]))
 
 
-def _authentication(ctx: TaskContext, policy: Any, pointer: str) -> Any:
-    """The http activity's ``auth`` (a template leaf), compiled by the authentication module
-    (``use`` references, secret-based policies); None after reporting a problem."""
+def _authentication(ctx: TaskContext, policy: Any, pointer: str) -> ir.Expr | None:
+    """The http activity's ``auth``, compiled by the authentication module (``use``
+    references, secret-based policies); None after reporting a problem."""
     from .calls import compile_authentication
 
     before = len(ctx.compiler.diagnostics)
     compiled = compile_authentication(ctx, policy, pointer)
     if any(d.is_error for d in ctx.compiler.diagnostics[before:]):
         return None
-    return compiled.value if compiled.lang == "literal" else embed(compiled)
+    return compiled
 
 
 # -- call: function, run: workflow ----------------------------------------------------------------

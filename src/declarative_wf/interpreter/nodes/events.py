@@ -114,15 +114,16 @@ class _Strategy:
 
 
 def _consume(
-    rt: RunContext, node: ListenNode, name: str, data: Any, variables: dict[str, Any], step: Step
+    rt: RunContext, node: ListenNode, name: str, data: Any, variables: dict[str, Any], step: Step, fixed: dict[str, Any]
 ) -> Generator[Any, Any, list[Any]]:
+    """Consumes events until the strategy is satisfied; ``fixed`` receives the correlation
+    values the accepted events resolved."""
     deadline: datetime | None = None
     if node.timeout_seconds is not None:
         seconds = float(rt.eval(node.timeout_seconds, data, variables, node, step))
         now: datetime = yield Now()
         deadline = now + timedelta(seconds=seconds)
     seen: set[tuple[str, str]] = set()
-    fixed: dict[str, Any] = {}
     main, stop = _Strategy(node.to), _Strategy(node.until_events) if node.until_events else None
     consumed: list[Any] = []
     outputs: list[Any] = []
@@ -182,6 +183,15 @@ def _each(rt: RunContext, node: ListenNode, value: Any, index: int, variables: d
     return rt.eval_optional(node.item_output, result, inner, node, result)
 
 
+def _notify(rt: RunContext, kind: str, node: ListenNode, **extra: Any) -> None:
+    """Reports a lifecycle event through the format profile, for formats that have them
+    (Serverless Workflow: ``workflow.correlation-started`` / ``-completed``, docs/events.md).
+    The profile marks events seen while replaying, so each is published once."""
+    notify = getattr(rt.profile, "notify", None)
+    if notify is not None:
+        notify(rt, kind, node, **extra)
+
+
 @runner("listen")
 def run_listen(rt: RunContext, node: ListenNode, data: Any, variables: dict[str, Any]) -> NodeGen:
     def attempt(effective: Any, number: int, step: Step) -> Generator[Any, Any, Any]:
@@ -191,12 +201,15 @@ def run_listen(rt: RunContext, node: ListenNode, data: Any, variables: dict[str,
         spec = subscription_spec(rt, node, effective, variables)
         rt.count_step()
         yield CallActivity(SUBSCRIBE, activity_envelope({"id": sub_id, "event_name": name, "spec": spec}, number, rt, node))
+        _notify(rt, "workflow.correlation-started", node)
+        fixed: dict[str, Any] = {}
         try:
-            outputs = yield from _consume(rt, node, name, effective, variables, step)
+            outputs = yield from _consume(rt, node, name, effective, variables, step, fixed)
         except WorkflowError:
             rt.count_step()
             yield CallActivity(UNSUBSCRIBE, activity_envelope({"id": sub_id}, number, rt, node))
             raise
+        _notify(rt, "workflow.correlation-completed", node, correlation=fixed)
         rt.count_step()
         yield CallActivity(UNSUBSCRIBE, activity_envelope({"id": sub_id}, number, rt, node))
         return outputs

@@ -235,7 +235,10 @@ def run_child(rt: RunContext, node: ChildNode, data: Any, variables: dict[str, A
         else:
             from declarative_wf.ir import Workflow, workflow_to_json
 
-            child = Workflow(name=node.workflow, version=None, format=rt.workflow.format, body=node.graph)
+            # An embedded graph runs with its parent's format options; ``embedded_at`` names
+            # the call site, so a format profile can find the child's own facts there.
+            options = {**rt.workflow.options, "embedded_at": node.id}
+            child = Workflow(name=node.workflow, version=None, format=rt.workflow.format, body=node.graph, options=options)
             payload = {"ir": workflow_to_json(child), "input": arguments}
         call = CallChild(payload, rt.next_child_id(node))
         return (yield from _with_timeout(rt, node, call, effective, variables, step))
