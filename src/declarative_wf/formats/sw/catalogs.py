@@ -203,13 +203,9 @@ def _compile_function(ctx: TaskContext, task: Mapping[str, Any], document: Loade
     if nodes is None or compiler.has_errors:
         ctx.error("SW-E112", f"{what} does not compile (its problems are listed with its file)", ctx.pointer + "/call")
         return None
-    block = ir.Block(start=nodes[0].id, nodes={node.id: node for node in nodes})
-    if "with" in task:  # the call's arguments are the function's input
-        with_id = ctx.node_id("with")
-        block.nodes = {with_id: ir.SetNode(id=with_id, label=ctx.name, source=ctx.source, next=block.start,
-                                           value=ctx.template(task["with"], ctx.pointer + "/with")), **block.nodes}  # fmt: skip
-        block.start = with_id
-    return ir.TryNode(id=ctx.id, body=block)
+    from .tasks import function_call
+
+    return function_call(ctx, task, nodes)
 
 
 def _validate_function(document: LoadedDocument) -> list[Diagnostic]:

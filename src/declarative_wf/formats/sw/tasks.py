@@ -446,8 +446,14 @@ def _call_defined(ctx: TaskContext, task: Mapping[str, Any], name: str, definiti
     nodes = inner.compile()
     if nodes is None:
         return None
+    return function_call(ctx, task, nodes)
+
+
+def function_call(ctx: TaskContext, task: Mapping[str, Any], nodes: list[ir.Node]) -> ir.TryNode:
+    """The call of a compiled function (a ``use.functions`` or catalog entry): its nodes as a
+    sub-block, preceded by the call's ``with`` (the function's input) when it has one."""
     block = ir.Block(start=nodes[0].id, nodes={node.id: node for node in nodes})
-    if "with" in task:  # the call's arguments are the function's input
+    if "with" in task:
         with_id = ctx.node_id("with")
         block.nodes = {with_id: ir.SetNode(id=with_id, label=ctx.name, source=ctx.source, next=block.start,
                                            value=ctx.template(task["with"], ctx.pointer + "/with")), **block.nodes}  # fmt: skip
