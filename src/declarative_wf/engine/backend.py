@@ -31,6 +31,7 @@ from .options import EngineOptions
 from .protocol import TERMINAL_STATUSES, Status, now_micros, pb, status_name
 from .store import InstanceFilter, InstanceRow, Store
 from .turns import Effects, StartRequest, Turn, UnitOfWork
+from .workqueue import WorkQueue
 
 log = logging.getLogger("declarative_wf.engine")
 
@@ -45,7 +46,7 @@ class WorkStream:
     id: int
     stateful_history: bool
     health_ping: bool
-    queue: asyncio.Queue[pb.WorkItem] = field(default_factory=asyncio.Queue)
+    queue: WorkQueue[pb.WorkItem] = field(default_factory=WorkQueue)
     outstanding: set[str] = field(default_factory=set)  # tokens of leases on this stream
     # instance id -> number of committed events this worker has cached ("stateful history")
     cached: dict[str, int] = field(default_factory=dict)

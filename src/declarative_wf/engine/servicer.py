@@ -203,20 +203,10 @@ class SidecarServicer(pb_grpc.TaskHubSidecarServiceServicer):
         stream = self.backend.open_stream(request.capabilities)
         ping = stream.health_ping and self.health_ping_seconds > 0
         try:
+            timeout = self.health_ping_seconds if ping else None
             while True:
-                if not stream.queue.empty():
-                    # Under load the next item is usually queued already: take it without
-                    # the task that wait_for creates per call.
-                    yield stream.queue.get_nowait()
-                    continue
-                try:
-                    if ping:
-                        item = await asyncio.wait_for(stream.queue.get(), self.health_ping_seconds)
-                    else:
-                        item = await stream.queue.get()
-                except asyncio.TimeoutError:
-                    item = pb.WorkItem(healthPing=pb.HealthPing())
-                yield item
+                item = await stream.queue.get(timeout)
+                yield item if item is not None else pb.WorkItem(healthPing=pb.HealthPing())
         finally:
             self.backend.close_stream(stream)
 
