@@ -133,6 +133,7 @@ def test_serve_usage_errors(tmp_path: Path) -> None:
         (("--definitions", str(tmp_path / "bad")), "broken.yaml:4:5: DSL-E001"),
         (("--api-token-env", "DWF_NOT_SET"), "not set or empty"),
         (("--activities", "no_such_module_here"), "no_such_module_here"),
+        (("--enable", "shell,teleport"), "--enable"),
     ]
     for args, expected in cases:
         result = dwf(None, "serve", "--db", str(tmp_path / "x.db"), "--http-port", "0", "--grpc-port", "0", *args)

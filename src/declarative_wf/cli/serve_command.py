@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from declarative_wf.activities.sw_run import add_enable_option, apply_enable_option
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -46,6 +48,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--max-request-bytes", type=int, default=DEFAULT_MAX_BODY, help=f"largest request body (default {DEFAULT_MAX_BODY})")
     parser.add_argument("--event-sink", metavar="URL", help="forward every event published on the event bus to this CloudEvents HTTP endpoint (docs/events.md)")
     parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
+    add_enable_option(parser)  # run: shell/script/container (Serverless Workflow), off by default
     parser.set_defaults(run=run)
 
 
@@ -65,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         return _usage("--workers must be 0 or more")
     if args.max_request_bytes < 1024:
         return _usage("--max-request-bytes must be at least 1024")
+    if (problem := apply_enable_option(args)) is not None:
+        return _usage(problem)
     token = None
     if args.api_token_env:
         token = os.environ.get(args.api_token_env)
