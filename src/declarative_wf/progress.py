@@ -17,6 +17,7 @@ import grpc
 
 from .engine.protocol import pb, pb_grpc, timestamp_to_micros
 from .ir import Block, Node, Workflow
+from .ir.serialize import graph_json
 
 ProgressKind = Literal["started", "completed", "failed", "waiting"]
 
@@ -127,7 +128,7 @@ class HistoryWatcher:
             return ProgressEvent("started", pending.label, pending.node, pending.attempt)
         if kind == "childWorkflowInstanceCreated":
             payload = _json(event.childWorkflowInstanceCreated.input.value)
-            ir = payload.get("ir") if isinstance(payload, dict) else None
+            ir = graph_json(payload.get("ir")) if isinstance(payload, dict) else None
             name = (ir.get("name") if isinstance(ir, dict) else None) or event.childWorkflowInstanceCreated.instanceId
             pending = _Pending(f"child workflow {name}", None, 1, now)
             self._pending[event.eventId] = pending

@@ -16,6 +16,7 @@ from google.protobuf import json_format
 
 from declarative_wf.engine.protocol import status_name
 from declarative_wf.interpreter.dapr_adapter import WORKFLOW_NAME
+from declarative_wf.ir.serialize import graph_json
 from declarative_wf.runner import error_object
 
 #: Runtime statuses Dapr's API reports (``pkg/api/universal``); anything else is UNKNOWN there.
@@ -73,7 +74,7 @@ class InstanceView:
         user_input = raw_input
         payload = _json(raw_input)
         if is_pinned(payload):
-            graph = payload.get("ir") if isinstance(payload.get("ir"), dict) else {}
+            graph = graph_json(payload.get("ir")) or {}
             hash_ = str(payload.get("ir_hash"))
             fmt = graph.get("format")
             version = graph.get("version")

@@ -32,6 +32,8 @@ from typing import Any
 
 import grpc
 
+from declarative_wf.ir.serialize import graph_json
+
 from .eventbus import EventBus
 from .protocol import pb
 from .servicer import SidecarServicer
@@ -133,13 +135,15 @@ def sw_definition(row: Any) -> dict[str, Any] | None:
     """``{workflow, namespace, version}`` of a Serverless Workflow instance (from its pinned
     start payload), None for other formats and for instances without a graph."""
     text = getattr(row, "input", None)
-    if not text or '"sw1"' not in text:  # cheap test before parsing a possibly large payload
+    # A cheap test before parsing a possibly large payload (unquoted: the graph is JSON text
+    # inside the payload, its quotes escaped).
+    if not text or "sw1" not in text:
         return None
     try:
         payload = json.loads(text)
     except ValueError:
         return None
-    graph = payload.get("ir") if isinstance(payload, dict) else None
+    graph = graph_json(payload.get("ir")) if isinstance(payload, dict) else None
     if not isinstance(graph, dict) or graph.get("format") != SW_FORMAT:
         return None
     options = graph.get("options")

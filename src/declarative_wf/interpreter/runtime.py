@@ -54,8 +54,9 @@ class RunContext:
     step_budget: int = DEFAULT_STEP_BUDGET
     steps: int = 0  # durable steps issued in this execution
     generation: int = 0  # how many times this instance continued as new
-    #: The graph as JSON, handed on to for-each chunk children.
-    ir_json: dict[str, Any] | None = None
+    #: The graph as the payload carries it (JSON text; an object in older payloads), handed on
+    #: to for-each chunk children.
+    ir_json: dict[str, Any] | str | None = None
     #: Node-specific state of a continued-as-new execution, handed to that node once.
     resume_state: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The workflow clock (the engine's replayed time); set by the driver.

@@ -2,7 +2,7 @@
 
 The payload an instance starts with::
 
-    {"ir": <graph JSON>, "ir_hash": "sha256:…", "input": <workflow input>,
+    {"ir": "<graph JSON, as text>", "ir_hash": "sha256:…", "input": <workflow input>,
      "resume": {...}?,          # set when the instance continued as new
      "foreach_chunk": {...}?,   # set for the children a large for-each runs in
      "generation": 0}
@@ -10,11 +10,18 @@ The payload an instance starts with::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
 
-from declarative_wf.ir import Workflow, content_hash, workflow_from_json, workflow_to_json
+from declarative_wf.ir import (
+    Workflow,
+    content_hash,
+    workflow_from_json,
+    workflow_to_json,
+)
+from declarative_wf.ir.serialize import graph_json
 
 from . import nodes  # noqa: F401 - registers the node runners
 from .blocks import Resume, WorkflowSucceeded, run_block
@@ -24,8 +31,13 @@ from .runtime import RunContext
 
 
 def make_payload(workflow: Workflow, workflow_input: Any) -> dict[str, Any]:
-    """The input to start an instance of ``workflow`` with; it pins the exact graph."""
-    return {"ir": workflow_to_json(workflow), "ir_hash": content_hash(workflow), "input": workflow_input, "generation": 0}
+    """The input to start an instance of ``workflow`` with; it pins the exact graph.
+
+    The graph travels as JSON *text*: the SDK decodes the whole input again on every turn of
+    the instance (with a per-object hook), while a string decodes at once and is parsed by us
+    only once per content hash (:func:`load_workflow`)."""
+    text = json.dumps(workflow_to_json(workflow), separators=(",", ":"))
+    return {"ir": text, "ir_hash": content_hash(workflow), "input": workflow_input, "generation": 0}
 
 
 _GRAPHS: dict[str, Workflow] = {}
@@ -37,12 +49,12 @@ def load_workflow(payload: dict[str, Any]) -> Workflow:
     of the same definition reuses it."""
     ir_hash = payload.get("ir_hash")
     if ir_hash is None:
-        return workflow_from_json(payload["ir"])
+        return workflow_from_json(graph_json(payload["ir"]))
     workflow = _GRAPHS.get(ir_hash)
     if workflow is None:
         if len(_GRAPHS) >= _GRAPH_CACHE_SIZE:
             _GRAPHS.pop(next(iter(_GRAPHS)))
-        workflow = _GRAPHS[ir_hash] = workflow_from_json(payload["ir"])
+        workflow = _GRAPHS[ir_hash] = workflow_from_json(graph_json(payload["ir"]))
     return workflow
 
 

@@ -53,6 +53,17 @@ def workflow_to_json(workflow: Workflow) -> dict[str, Any]:
     return {"ir_version": IR_VERSION, **to_json(workflow)}
 
 
+def graph_json(value: Any) -> dict[str, Any] | None:
+    """The graph of a start payload's ``"ir"``: an IR object, or (what payloads carry since the
+    graph is pinned as text) its JSON text. None when it is neither."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
+
+
 def workflow_from_json(data: Any) -> Workflow:
     if not isinstance(data, dict) or data.get("ir_version") != IR_VERSION:
         raise IRFormatError(f"not an IR document of version {IR_VERSION}")
