@@ -180,8 +180,13 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+_JSON_SCALARS = frozenset({str, int, bool, type(None)})
+
+
 def to_json_value(name: str, value: Any) -> Any:
     """The result as plain JSON data, or a TypeError that names the activity."""
+    if type(value) in _JSON_SCALARS:  # nothing to convert (floats still need the NaN check)
+        return value
     try:
         text = json.dumps(value, default=_plain, allow_nan=False)
     except (TypeError, ValueError) as error:

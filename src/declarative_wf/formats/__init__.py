@@ -19,7 +19,8 @@ from typing import Any
 
 from declarative_wf import ir
 from declarative_wf.diagnostics import Diagnostic, DiagnosticError, sort_diagnostics
-from declarative_wf.loading import LoadedDocument, json_pointer, load_file, load_text
+from declarative_wf.input_schema import input_problems
+from declarative_wf.loading import LoadedDocument, load_file, load_text
 
 from .detect import FORMAT_CODES, FORMAT_NAMES, detect_format, unavailable
 
@@ -134,13 +135,7 @@ def _validate(run: Callable[[], CompiledDefinition], file: str) -> list[Diagnost
 def check_input(workflow: ir.Workflow, value: Any) -> list[str]:
     """What is wrong with ``value`` as the input of ``workflow``, by the JSON Schema its
     definition declares (``workflow.options["input_schema"]``; the DSL's ``input.schema``);
-    [] when it is fine or there is no schema. For whoever starts instances: the interpreter
-    does not check it. Each problem reads ``/pointer/in/the/input: message``."""
-    import jsonschema
-
-    schema = workflow.options.get("input_schema")
-    if schema is None:
-        return []
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    errors = sorted(cls(schema).iter_errors(value), key=lambda error: json_pointer(*error.absolute_path))
-    return [f"{json_pointer(*error.absolute_path) or '/'}: {error.message}" for error in errors]
+    [] when it is fine or there is no schema. For whoever starts instances (the interpreter
+    checks it only for embedded child workflows). Each problem reads
+    ``/pointer/in/the/input: message``."""
+    return input_problems(workflow, value)

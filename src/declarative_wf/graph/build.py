@@ -238,7 +238,8 @@ class _Builder:
         elif isinstance(node, ChildNode):
             node_id = self.add(into, node.id, [title, f"child workflow {node.workflow}", *notes], "child")
             # A resolved child graph ends where the parent goes on, whichever way it ends.
-            self.sub_block(into, node.graph, f"workflow {node.workflow}", "child", node_id, after, after)
+            graph = node.definition.body if node.definition is not None else node.graph
+            self.sub_block(into, graph, f"workflow {node.workflow}", "child", node_id, after, after)
         elif isinstance(node, ParallelNode):
             mode = "parallel: first wins" if node.mode == "any" else "parallel"
             node_id = self.add(into, node.id, [title, mode, *notes], "fork")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
-from declarative_wf.ir import Block, CatchRule, Node, ResultNode
+from declarative_wf.ir import Block, CatchRule, ResultNode
 
 from .commands import Cancel, ContinueAsNew, Join, Now, SetStatus, Sleep, Spawn, WorkflowError, runtime_error
 from .errors import matches, with_retries
@@ -94,7 +94,9 @@ def run_block(
             # A loop in the top-level block: restart with a fresh history to keep it bounded.
             yield ContinueAsNew({"resume": {"node": node_id, "data": data, "variables": current}})
         visited.add(node_id)
-        if top_level:  # progress of the main path; branches would only overwrite each other
+        # Progress of the main path (branches would only overwrite each other). A replayed
+        # turn would set statuses that are already stored, so it skips the command altogether.
+        if top_level and not (rt.replaying is not None and rt.replaying()):
             yield SetStatus({"node": node.id, "label": node.label or node.id})
         rt.profile.enter(rt, node, data)
         run = RUNNERS.get(node.kind)

@@ -57,6 +57,9 @@ class RunContext:
     #: The graph as the payload carries it (JSON text; an object in older payloads), handed on
     #: to for-each chunk children.
     ir_json: dict[str, Any] | str | None = None
+    #: The graph's content hash from the payload (chunk children carry it on, so the worker
+    #: parses their graph once, not on every turn).
+    ir_hash: str | None = None
     #: Node-specific state of a continued-as-new execution, handed to that node once.
     resume_state: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The workflow clock (the engine's replayed time); set by the driver.

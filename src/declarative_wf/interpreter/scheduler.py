@@ -137,8 +137,11 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
             tasks_by_key[id(task)] = task
 
     def handle(fiber: _Fiber, command: Any) -> None:
-        if isinstance(command, _DURABLE):
-            block_on(fiber, (command,), race=False)
+        if isinstance(command, _DURABLE):  # the common case, inlined
+            task = host.start(command)
+            key = id(task)
+            waiting[key] = _Waiting(fiber, [task], False)
+            tasks_by_key[key] = task
         elif isinstance(command, Race):
             block_on(fiber, command.commands, race=True)
         elif isinstance(command, Now):
@@ -201,9 +204,12 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
         waiter = waiting.get(id(task))
         if waiter is None or not host.is_done(task):
             continue
-        for other in waiter.tasks:
-            waiting.pop(id(other), None)
-            tasks_by_key.pop(id(other), None)
+        if waiter.race:
+            for other in waiter.tasks:
+                waiting.pop(id(other), None)
+                tasks_by_key.pop(id(other), None)
+        else:
+            del waiting[id(task)], tasks_by_key[id(task)]
         ok, value = host.outcome(task)
         if waiter.race and ok:
             value = (waiter.tasks.index(task), value)

@@ -10,52 +10,18 @@ The payload an instance starts with::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
 
-from declarative_wf.ir import (
-    Workflow,
-    content_hash,
-    workflow_from_json,
-    workflow_to_json,
-)
-from declarative_wf.ir.serialize import graph_json
+from declarative_wf.ir import Workflow
 
 from . import nodes  # noqa: F401 - registers the node runners
 from .blocks import Resume, WorkflowSucceeded, run_block
 from .commands import Cancel, Join, Now, Sleep, Spawn, WorkflowError
 from .nodes.concurrent import run_chunk
+from .payload import load_workflow, make_payload, pinned_graph
 from .runtime import RunContext
-
-
-def make_payload(workflow: Workflow, workflow_input: Any) -> dict[str, Any]:
-    """The input to start an instance of ``workflow`` with; it pins the exact graph.
-
-    The graph travels as JSON *text*: the SDK decodes the whole input again on every turn of
-    the instance (with a per-object hook), while a string decodes at once and is parsed by us
-    only once per content hash (:func:`load_workflow`)."""
-    text = json.dumps(workflow_to_json(workflow), separators=(",", ":"))
-    return {"ir": text, "ir_hash": content_hash(workflow), "input": workflow_input, "generation": 0}
-
-
-_GRAPHS: dict[str, Workflow] = {}
-_GRAPH_CACHE_SIZE = 256
-
-
-def load_workflow(payload: dict[str, Any]) -> Workflow:
-    """The graph of a payload, parsed once per content hash: every replay of every instance
-    of the same definition reuses it."""
-    ir_hash = payload.get("ir_hash")
-    if ir_hash is None:
-        return workflow_from_json(graph_json(payload["ir"]))
-    workflow = _GRAPHS.get(ir_hash)
-    if workflow is None:
-        if len(_GRAPHS) >= _GRAPH_CACHE_SIZE:
-            _GRAPHS.pop(next(iter(_GRAPHS)))
-        workflow = _GRAPHS[ir_hash] = workflow_from_json(graph_json(payload["ir"]))
-    return workflow
 
 
 def new_run_context(workflow: Workflow, payload: dict[str, Any], instance_id: str) -> RunContext:
@@ -67,6 +33,7 @@ def new_run_context(workflow: Workflow, payload: dict[str, Any], instance_id: st
         context={"instance_id": instance_id, "workflow": workflow.name, "version": workflow.version},
         generation=int(payload.get("generation", 0)),
         ir_json=payload.get("ir"),
+        ir_hash=payload.get("ir_hash"),
     )
     if resume.get("state"):
         rt.resume_state[resume["node"]] = resume["state"]
@@ -132,4 +99,6 @@ def _with_deadline(rt: RunContext, body: Generator[Any, Any, Any], seconds: floa
     ))
 
 
-__all__ = ["WorkflowSucceeded", "finish_workflow", "load_workflow", "make_payload", "new_run_context", "run_workflow"]
+__all__ = [
+    "WorkflowSucceeded", "finish_workflow", "load_workflow", "make_payload", "new_run_context", "pinned_graph", "run_workflow",
+]

@@ -73,6 +73,7 @@ def ir_json_schema() -> dict[str, Any]:
         defs[cls.__name__] = _object(cls, kind)
     defs["Node"] = {"oneOf": [{"$ref": f"#/$defs/{cls.__name__}"} for cls in NODE_TYPES.values()]}
     workflow = _object(Workflow)
+    defs["Workflow"] = {**workflow, "description": "A child workflow embedded in its parent's graph."}
     workflow["properties"] = {"ir_version": {"const": IR_VERSION}, **workflow["properties"]}
     workflow["required"] = ["ir_version", *workflow["required"]]
     return {

@@ -168,7 +168,12 @@ class ChildNode(ResultNode):
     kind: ClassVar[str] = "child"
     workflow: str = ""
     args: Expr | None = None
-    graph: Block | None = None  # the child's graph, when it was resolved at compile time
+    #: The child's body, resolved at compile time, to run with the *parent's* options (formats
+    #: whose children read their facts from the parent's options; see ``embedded_at``).
+    graph: Block | None = None
+    #: The whole child workflow, compiled with the parent: it runs as its own definition, with
+    #: its own input/output expressions, input schema, timeout and options.
+    definition: Workflow | None = None
 
 
 @dataclass

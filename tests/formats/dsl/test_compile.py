@@ -356,10 +356,13 @@ def test_child_workflow_is_embedded_with_prefixed_ids(tmp_path) -> None:
     wf = load_definition(parent).workflow
     first, second = wf.body.nodes["/steps/0"], wf.body.nodes["/steps/1"]
     assert isinstance(first, ChildNode) and first.workflow == "kid" and first.args == Expr.literal({"a": 1})
-    assert list(first.graph.nodes) == ["/steps/0/workflow/steps/0", "/steps/0/workflow/output"]
-    assert first.graph.nodes["/steps/0/workflow/steps/0"].source.file == str(tmp_path / "child.dwf.yaml")
-    assert first.timeout_seconds == Expr.literal(300.0)  # the child's own timeout
-    assert second.timeout_seconds == Expr.literal(1.0)  # the step's wins
+    assert first.graph is None and first.definition is not None and first.definition.name == "kid"
+    assert list(first.definition.body.nodes) == ["/steps/0/workflow/steps/0", "/steps/0/workflow/output"]
+    assert first.definition.body.nodes["/steps/0/workflow/steps/0"].source.file == str(tmp_path / "child.dwf.yaml")
+    # The child's own timeout stays the child's (it ends the child instance); the step's
+    # timeout bounds the parent's wait.
+    assert first.definition.timeout_seconds == 300.0 and first.timeout_seconds is None
+    assert second.timeout_seconds == Expr.literal(1.0)
     ids = list(all_nodes(wf.body))
     assert len(ids) == len(set(ids))
 

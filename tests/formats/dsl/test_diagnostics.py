@@ -193,7 +193,7 @@ def test_the_same_child_twice_is_fine(tmp_path: Path) -> None:
     (tmp_path / "kid.dwf.yaml").write_text("dwf: 1\nname: kid\nsteps: [ { call: x } ]\n")
     parent = tmp_path / "p.dwf.yaml"
     parent.write_text(H + "steps:\n  - workflow: kid.dwf.yaml\n  - parallel: [ { workflow: kid.dwf.yaml } ]\n")
-    assert load_definition(parent).workflow.body.nodes["/steps/0"].graph is not None
+    assert load_definition(parent).workflow.body.nodes["/steps/0"].definition is not None
 
 
 def test_positions_inside_expressions_of_quoted_and_flow_scalars() -> None:

@@ -281,3 +281,43 @@ def test_a_failed_child_fails_the_step_with_its_error_type(runner: Runner, tmp_p
     outcome = runner.run(load_definition(parent).workflow)
     assert outcome.status == "COMPLETED", outcome
     assert outcome.output["type"] == "NoStock" and "sorry" in outcome.output["message"]
+
+
+def _parent_of(tmp_path: Path, child: str, parent_steps: str) -> Path:
+    (tmp_path / "child.dwf.yaml").write_text(child)
+    parent = tmp_path / "parent.dwf.yaml"
+    parent.write_text("dwf: 1\nname: parent\nsteps:\n" + parent_steps)
+    return parent
+
+
+def test_an_embedded_child_checks_its_input_schema_before_it_starts(runner: Runner, tmp_path: Path) -> None:
+    child = "dwf: 1\nname: kid\ninput: { schema: { type: object, required: [n], properties: { n: { type: integer } } } }\n" \
+            "steps: [ { call: add_one, with: '${ input.n }' } ]\n"
+    parent = _parent_of(tmp_path, child, "  - workflow: child.dwf.yaml\n    with: '${ input }'\n"
+                                         "    catch: { on: InvalidInput, steps: [ { set: '${ {caught: error} }' } ] }\n")
+    good = runner.run(load_definition(parent).workflow, {"n": 1})
+    assert (good.status, good.output) == ("COMPLETED", 2)
+    bad = runner.run(load_definition(parent).workflow, {"n": "one"})
+    assert bad.status == "COMPLETED", bad
+    assert bad.output["caught"]["type"] == "InvalidInput"
+    assert "'kid'" in bad.output["caught"]["message"] and "/n: 'one' is not of type 'integer'" in bad.output["caught"]["message"]
+
+
+def test_an_uncaught_invalid_child_input_fails_the_parent(runner: Runner, tmp_path: Path) -> None:
+    child = "dwf: 1\nname: kid\ninput: { schema: { type: array } }\nsteps: [ { set: 1 } ]\n"
+    parent = _parent_of(tmp_path, child, "  - workflow: child.dwf.yaml\n    with: { not: a list }\n")
+    outcome = runner.run(load_definition(parent).workflow)
+    assert (outcome.status, outcome.error_type) == ("FAILED", "InvalidInput"), outcome
+
+
+def test_an_embedded_child_times_out_itself(runner: Runner, tmp_path: Path) -> None:
+    # The child's own timeout ends the child instance (a Timeout failure of the child), which
+    # the parent sees as the step's error.
+    child = "dwf: 1\nname: kid\ntimeout: 1s\nsteps: [ { wait: 30s } ]\n"
+    parent = _parent_of(tmp_path, child, "  - workflow: child.dwf.yaml\n"
+                                         "    catch: { on: Timeout, steps: [ { set: '${ error.message }' } ] }\n")
+    began = time.monotonic()
+    outcome = runner.run(load_definition(parent).workflow)
+    assert outcome.status == "COMPLETED", outcome
+    assert "'kid' did not finish within 1 seconds" in outcome.output
+    assert time.monotonic() - began < 10

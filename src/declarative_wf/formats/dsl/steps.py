@@ -141,11 +141,10 @@ def _workflow(c: DocumentCompiler, raw: dict[str, Any], pointer: str, where: Whe
         elif child.workflow is None:
             c.report.error("DSL-E041", f"child workflow {quote(reference)} is invalid (its problems are listed with {child.detail})", at)
         else:
+            # The whole child: it runs as its own definition (input schema, input.from,
+            # output, timeout), pinned in the parent's graph.
             node.workflow = child.workflow.name
-            node.graph = child.workflow.body
-            if child.workflow.timeout_seconds is not None and "timeout" not in raw:
-                # The child's own timeout, applied where the parent waits for it.
-                node.timeout_seconds = Expr.literal(child.workflow.timeout_seconds)
+            node.definition = child.workflow
     result_options(c, node, raw, pointer, where)
     timeout_option(c, node, raw, pointer, where)
     c.add(block, node)

@@ -240,6 +240,7 @@ def run_in_children(
             start, chunk = chunks[next_chunk]
             payload = {
                 "ir": rt.ir_json,
+                **({"ir_hash": rt.ir_hash} if rt.ir_hash else {}),
                 "foreach_chunk": {
                     "node": node.id, "offset": start, "items": chunk, "variables": variables,
                     # The node's input is only read to build each item's input; without an

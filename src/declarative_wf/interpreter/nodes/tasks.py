@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
-from declarative_wf.ir import ChildNode, EventNode, ResultNode, TaskNode
+from declarative_wf.input_schema import input_problems
+from declarative_wf.ir import ChildNode, EventNode, ResultNode, TaskNode, Workflow, workflow_to_json
 from declarative_wf.task_tokens import TOKEN_ACTIVITY, TaskToken
 
 from ..blocks import NodeGen, run_guarded, runner
@@ -23,6 +24,7 @@ from ..commands import (
     WaitEvent,
     WorkflowError,
 )
+from ..payload import make_payload
 from ..runtime import RunContext, Step
 
 #: Seconds between polls of an asynchronous HTTP operation that sends no Retry-After.
@@ -67,7 +69,11 @@ def run_task(rt: RunContext, node: TaskNode, data: Any, variables: dict[str, Any
     def attempt(effective: Any, number: int, step: Step) -> Generator[Any, Any, Any]:
         arguments = rt.eval_optional(node.args, effective, variables, node, effective, step)
         call = CallActivity(node.activity, activity_envelope(arguments, number, rt, node))
-        result = yield from _with_timeout(rt, node, call, effective, variables, step)
+        if node.timeout_seconds is None:  # the hot path of every plain step: one generator less
+            rt.count_step()
+            result = yield call
+        else:
+            result = yield from _with_timeout(rt, node, call, effective, variables, step)
         if node.poll_async:
             result = yield from poll_until_done(rt, node, arguments, result)
         return result
@@ -230,20 +236,35 @@ def _retry_after(value: Any) -> float:
 def run_child(rt: RunContext, node: ChildNode, data: Any, variables: dict[str, Any]) -> NodeGen:
     def attempt(effective: Any, number: int, step: Step) -> Generator[Any, Any, Any]:
         arguments = rt.eval_optional(node.args, effective, variables, node, effective, step)
-        if node.graph is None:
-            payload: dict[str, Any] = {"definition": node.workflow, "input": arguments}
-        else:
-            from declarative_wf.ir import Workflow, workflow_to_json
-
+        if node.definition is not None:
+            _check_child_input(node, node.definition, arguments)
+            payload: dict[str, Any] = make_payload(node.definition, arguments)
+        elif node.graph is not None:
             # An embedded graph runs with its parent's format options; ``embedded_at`` names
             # the call site, so a format profile can find the child's own facts there.
             options = {**rt.workflow.options, "embedded_at": node.id}
             child = Workflow(name=node.workflow, version=None, format=rt.workflow.format, body=node.graph, options=options)
             payload = {"ir": workflow_to_json(child), "input": arguments}
+        else:
+            payload = {"definition": node.workflow, "input": arguments}
         call = CallChild(payload, rt.next_child_id(node))
         return (yield from _with_timeout(rt, node, call, effective, variables, step))
 
     return (yield from run_guarded(rt, node, data, variables, attempt))
+
+
+def _check_child_input(node: ChildNode, child: Workflow, arguments: Any) -> None:
+    """An embedded child's input schema, checked before the child starts (as the API checks
+    a top-level input): a bad input fails the step, and no child instance is created."""
+    problems = input_problems(child, arguments)
+    if problems:
+        listed = "; ".join(problems[:10]) + ("; ..." if len(problems) > 10 else "")
+        raise WorkflowError(
+            "InvalidInput",
+            f"the input of child workflow {child.name!r} does not match its input schema: {listed}",
+            kinds=frozenset({"runtime", "input"}),
+            source=node.source,
+        )
 
 
 @runner("event")
