@@ -189,6 +189,21 @@ def test_loop_without_exit_condition_has_no_done_edge() -> None:
     assert flow(drawing) == {("start", "call tick", None), ("call tick", "repeat", None), ("repeat", "call tick", "again")}
 
 
+def test_a_loop_shows_its_retries_and_leaves_through_its_catch_edges() -> None:
+    from declarative_wf.ir import CatchRule, ErrorMatch, RetryRule
+
+    loop = LoopNode(
+        "watch", next="after", body=block(TaskNode("poll", activity="poll")), until=jp("result.done"),
+        timeout_seconds=Expr.literal(600), retry=(RetryRule(match=ErrorMatch(("Timeout",)), max_retries=1),),
+        catch=(CatchRule(match=ErrorMatch(("Timeout",)), handler=block(TaskNode("page", activity="page"))),),
+    )  # fmt: skip
+    drawing = build_drawing(workflow(loop, TaskNode("after", activity="after")))
+    check = "until result.done"
+    assert labels(drawing)[check] == f"{check}\ntimeout 10m → Timeout\nretry up to 1× on Timeout (1s, backoff ×2)"
+    assert {(check, "call page", "Timeout"), ("call page", "call after", None), (check, "call after", "done")} <= flow(drawing)
+    assert members(clusters(drawing)["on Timeout"]) == {"call page"}
+
+
 def test_workflow_scope_succeed_inside_a_branch_ends_the_workflow() -> None:
     drawing = build_drawing(workflow(
         ParallelNode("p", next="after", branches=(block(SucceedNode("win", scope="workflow")),)),

@@ -66,7 +66,7 @@ def loop_and_wait() -> Workflow:
         body=block(
             SetNode("init", next="watch", value=Expr("literal", {"n": 0})),
             LoopNode("watch", next="pause", body=body, every_seconds=Expr("literal", 30), until=jp("status == 'done'"),
-                     max_rounds=100, timeout_seconds=3600.0),
+                     max_rounds=100, timeout_seconds=Expr("literal", 3600.0)),
             WaitNode("pause", next="approval", seconds=Expr("literal", 90)),
             EventNode("approval", next="until_noon", event="approved", correlate=jp("event.id == order.id"),
                       timeout_seconds=Expr("literal", 86400)),

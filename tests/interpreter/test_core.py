@@ -295,11 +295,11 @@ def test_succeed_ends_the_workflow_from_a_nested_block() -> None:
 def test_monitor_loop_until_with_timeout() -> None:
     polls = iter([{"done": False}, {"done": False}, {"done": True}])
     body = Block("p", {"p": TaskNode(id="p", activity="poll")})
-    loop = LoopNode(id="m", body=body, every_seconds=Expr.literal(30), until=J("result.done"), timeout_seconds=600)
+    loop = LoopNode(id="m", body=body, every_seconds=Expr.literal(30), until=J("result.done"), timeout_seconds=Expr.literal(600))
     out = drive(workflow(loop), host=FakeHost({"poll": lambda _: next(polls)}))
     assert out.value == {"done": True}
     assert out.clock == EPOCH + timedelta(seconds=60)
-    never = LoopNode(id="m", body=Block("p", {"p": TaskNode(id="p", activity="poll")}), every_seconds=Expr.literal(30), until=J("result.done"), timeout_seconds=100)
+    never = LoopNode(id="m", body=Block("p", {"p": TaskNode(id="p", activity="poll")}), every_seconds=Expr.literal(30), until=J("result.done"), timeout_seconds=Expr.literal(100))
     out = drive(workflow(never), host=FakeHost({"poll": lambda _: {"done": False}}))
     assert out.status == "failed" and out.value.type == "Timeout"
 
@@ -340,6 +340,91 @@ def test_monitor_continues_as_new_with_its_rounds() -> None:
         out = drive(graph, payload={**make_payload(graph, None), **out.value, "generation": generation}, host=host(), step_budget=20)
         generation += 1
     assert out.value == {"n": 30}
+
+
+def _poller(values: list[Any]) -> FakeHost:
+    answers = iter(values)
+
+    def poll(_: Any) -> Any:
+        value = next(answers)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    return FakeHost({"poll": poll, "alert": lambda value: {"alerted": value}})
+
+
+def _monitor(**options: Any) -> LoopNode:
+    body = Block("p", {"p": TaskNode(id="p", activity="poll")})
+    return LoopNode(id="m", body=body, every_seconds=Expr.literal(10), until=J("result.done"), **options)
+
+
+def test_a_monitor_retry_restarts_the_whole_loop() -> None:
+    # Round 1 of the first attempt fails; the retry starts over with a fresh first round.
+    rule = RetryRule(match=ErrorMatch(("ConnectionError",)), max_retries=2, interval_seconds=5)
+    host = _poller([ConnectionError("down"), {"done": False}, {"done": True}])
+    out = drive(workflow(_monitor(retry=(rule,))), host=host)
+    assert (out.status, out.value) == ("completed", {"done": True})
+    assert out.clock == EPOCH + timedelta(seconds=15)  # 5 s backoff + one 10 s wait
+    exhausted = drive(workflow(_monitor(retry=(rule,))), host=_poller([ConnectionError("down")] * 3))
+    assert exhausted.status == "failed" and exhausted.value.type == "ConnectionError"
+
+
+def test_a_monitor_timeout_can_be_caught_and_keeps_the_body_variables() -> None:
+    body = Block("p", {"p": TaskNode(id="p", activity="poll", assign={"last": J("result")})})
+    handler = Block("a", {"a": TaskNode(id="a", activity="alert", args=J("{error: result.type, last: last}"))})
+    loop = LoopNode(id="m", body=body, every_seconds=Expr.literal(10), until=J("result.done"),
+                    timeout_seconds=Expr.literal(25), catch=(CatchRule(match=ErrorMatch(("Timeout",)), handler=handler),))
+    out = drive(workflow(loop), host=_poller([{"done": False, "n": n} for n in range(10)]))
+    assert out.status == "completed", out
+    assert out.value == {"alerted": {"error": "Timeout", "last": {"done": False, "n": 3}}}
+
+
+def test_a_monitor_continues_as_new_with_its_input_rounds_and_retries() -> None:
+    rule = RetryRule(match=ErrorMatch(("ConnectionError",)), max_retries=1, interval_seconds=1)
+    loop = _monitor(retry=(rule,), input=J("start"), result=J("{polls: result.n}"))
+    graph = workflow(loop)
+    answers = iter([ConnectionError("down")] + [{"n": n, "done": n >= 25} for n in range(1, 100)])
+
+    def poll(_: Any) -> Any:
+        value = next(answers)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    out = drive(graph, {"start": {"n": 0}}, host=FakeHost({"poll": poll}), step_budget=20)
+    assert out.status == "continued"
+    resume = out.value["resume"]
+    assert resume["data"] == {"start": {"n": 0}}  # the loop's own input, for its result and catch
+    assert resume["state"]["retry"]["attempt"] == 2 and resume["state"]["retry"]["used"] == [1]
+    assert resume["state"]["current"]["n"] >= 1
+    from declarative_wf.interpreter.workflow import make_payload
+
+    generation = 1
+    while out.status == "continued":
+        payload = {**make_payload(graph, {"start": {"n": 0}}), **out.value, "generation": generation}
+        out = drive(graph, payload=payload, host=FakeHost({"poll": poll}), step_budget=20)
+        generation += 1
+    assert out.value == {"polls": 25} and generation >= 3
+
+
+def test_a_monitor_resumes_from_the_state_earlier_versions_saved() -> None:
+    # Before loops were result nodes, the resume data was the round's data and the state had
+    # only started and rounds.
+    graph = workflow(_monitor(max_rounds=5))
+    from declarative_wf.interpreter.workflow import make_payload
+
+    old = {"resume": {"node": "m", "data": {"n": 7}, "variables": {}, "state": {"started": EPOCH.isoformat(), "rounds": 4}}}
+    out = drive(graph, payload={**make_payload(graph, None), **old, "generation": 1}, host=_poller([{"done": False, "n": 8}]))
+    assert (out.status, out.value) == ("completed", {"done": False, "n": 8})
+
+
+def test_loop_timeouts_of_earlier_graphs_load() -> None:
+    from declarative_wf.ir import workflow_from_json, workflow_to_json
+
+    data = workflow_to_json(workflow(_monitor(timeout_seconds=Expr.literal(30))))
+    data["body"]["nodes"][0]["timeout_seconds"] = 30.0  # how earlier versions wrote it
+    assert workflow_from_json(data).body.nodes["m"].timeout_seconds == Expr.literal(30.0)
 
 
 def test_workflow_timeout() -> None:

@@ -28,7 +28,7 @@ def every_kind() -> Workflow:
         "p": ParallelNode(id="p", next="e", branches=(Block("w", {"w": WaitNode(id="w", seconds=Expr.literal(1))}),), mode="any"),
         "e": ForEachNode(id="e", next="c", items=J("input"), body=Block("ev", {"ev": EventNode(id="ev", event="go", correlate=J("event.id == result"))}), max_concurrency=3, tolerated_failure_percent=10.0),
         "c": ChoiceNode(id="c", next="l", cases=(ChoiceCase(J("result"), "s"),), no_default_is_error=True),
-        "l": LoopNode(id="l", next="y", body=Block("x", {"x": SetNode(id="x", value=Expr.literal(1))}), every_seconds=Expr.literal(2), until=J("result"), timeout_seconds=60),
+        "l": LoopNode(id="l", next="y", body=Block("x", {"x": SetNode(id="x", value=Expr.literal(1))}), every_seconds=Expr.literal(2), until=J("result"), timeout_seconds=Expr.literal(60)),
         "y": TryNode(id="y", next="s", body=Block("z", {"z": SetNode(id="z")})),
         "s": SucceedNode(id="s", scope="workflow"),
         "f": FailNode(id="f", error=Expr.literal("Boom"), status=500),

@@ -204,7 +204,8 @@ class _Builder:
         if node.max_rounds is not None:
             lines.append(f"at most {node.max_rounds} rounds")
         if node.timeout_seconds is not None:
-            lines.append(f"timeout {duration(node.timeout_seconds)} → {node.timeout_error}")
+            lines.append(f"timeout {seconds_text(node.timeout_seconds)} → {node.timeout_error}")
+        lines.extend(retry_text(rule) for rule in node.retry)
         cluster = self.cluster(into, f"{title} ({every if node.every_seconds is not None else 'repeat'})", "loop")
         check = self.new_id("n", node.id + "_check")
         body = node.body if node.body is not None and node.body.nodes else None
@@ -216,6 +217,8 @@ class _Builder:
         self.edge(check, entry, every)
         if node.until is not None or node.max_rounds is not None:
             self.edge(check, after, "done")
+        # Failures of any round (and the timeout) leave through the catch edges of the check.
+        self.draw_handlers(node, scope, into, check, title, after)
         return entry
 
     def draw_result(self, node: ResultNode, scope: int, into: Items, title: str, after: To) -> Target:

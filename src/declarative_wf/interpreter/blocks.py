@@ -10,7 +10,7 @@ from typing import Any, Literal
 from declarative_wf.ir import Block, CatchRule, ResultNode
 
 from .commands import Cancel, ContinueAsNew, Join, Now, SetStatus, Sleep, Spawn, WorkflowError, runtime_error
-from .errors import matches, with_retries
+from .errors import RetryState, matches, with_retries
 from .runtime import RunContext, Step, Variables, assign, error_object, finish, merge, node_input
 
 NodeGen = Generator[Any, Any, "NodeResult"]
@@ -168,10 +168,12 @@ def run_guarded(
     data: Any,
     variables: dict[str, Any],
     attempt: Callable[[Any, int, Step], Generator[Any, Any, Any]],
+    retry_state: RetryState | None = None,
 ) -> NodeGen:
     """The life of every node that produces a result: input filter, attempts with retries,
     catch rules on failure, then result selection, assignment, merge and output filter.
-    ``attempt(effective_input, attempt_number, step)`` runs the node once."""
+    ``attempt(effective_input, attempt_number, step)`` runs the node once; ``retry_state``
+    (given by nodes that continue as new mid-attempt) is where its retries stand."""
     effective = node_input(rt, node, data, variables)
     step: dict[str, Any] = {"input": data, "effective": effective}
 
@@ -180,9 +182,9 @@ def run_guarded(
 
     try:
         if node.retry:
-            raw = yield from with_retries(rt, node, variables, once)
+            raw = yield from with_retries(rt, node, variables, once, retry_state)
         else:  # one generator layer less on the hot path of every plain step
-            raw = yield from once(1)
+            raw = yield from once(retry_state.attempt if retry_state else 1)
     except WorkflowError as error:
         error = rt.locate(error, node)
         for rule in node.catch:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from declarative_wf.ir import ErrorMatch, ResultNode, RetryRule
@@ -45,20 +46,44 @@ def retry_delay(rt: RunContext, rule: RetryRule, retry_number: int, key: str) ->
     return max(delay, 0.0)
 
 
+@dataclass
+class RetryState:
+    """Where a node's retries stand. A loop that continues as new in the middle of an attempt
+    carries it over (:meth:`to_json`), so its rules keep counting."""
+
+    attempt: int = 1
+    #: Retries used per rule, in rule order (each rule counts its own, as ASL retriers do).
+    used: list[int] = field(default_factory=list)
+    #: When the first retry was decided (``max_duration`` counts from there).
+    started: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"attempt": self.attempt, "used": self.used, "started": None if self.started is None else self.started.isoformat()}
+
+    @classmethod
+    def from_json(cls, data: Any) -> RetryState:
+        if not isinstance(data, dict):
+            return cls()
+        started = data.get("started")
+        return cls(int(data.get("attempt", 1)), list(data.get("used") or []), datetime.fromisoformat(started) if started else None)
+
+
 def with_retries(
     rt: RunContext,
     node: ResultNode,
     variables: Variables,
     attempt: Callable[[int], Generator[Any, Any, Any]],
+    state: RetryState | None = None,
 ) -> Generator[Any, Any, Any]:
     """Runs ``attempt(n)`` until it succeeds or no retry rule lets it try again. Each rule
-    counts its own retries (as ASL retriers do); waits are durable timers."""
-    used = [0] * len(node.retry)
-    started = None
-    attempt_number = 1
+    counts its own retries (as ASL retriers do); waits are durable timers. ``state`` is
+    updated as retries happen (a fresh one when None)."""
+    state = state or RetryState()
+    used = state.used
+    used.extend([0] * (len(node.retry) - len(used)))
     while True:
         try:
-            return (yield from attempt(attempt_number))
+            return (yield from attempt(state.attempt))
         except WorkflowError as raised:
             error = rt.locate(raised, node)
             index = next(
@@ -71,16 +96,16 @@ def with_retries(
             if used[index] >= rule.max_retries:
                 raise error from None
             now = yield Now()
-            if started is None:
-                started = now
+            if state.started is None:
+                state.started = now
             used[index] += 1
             delay = retry_delay(rt, rule, used[index], f"{node.id}#{index}")
             if rule.max_duration_seconds is not None:
-                elapsed = (now - started).total_seconds()
+                elapsed = (now - state.started).total_seconds()
                 if elapsed + delay > rule.max_duration_seconds:
                     raise error from None
             rt.profile.retried(rt, node, error, used[index], delay)
             if delay > 0:
                 rt.count_step()
                 yield Sleep(now + timedelta(seconds=delay))
-            attempt_number += 1
+            state.attempt += 1

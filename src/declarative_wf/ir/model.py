@@ -358,17 +358,18 @@ class CompensateNode(Node):
 
 
 @dataclass
-class LoopNode(Node):
+class LoopNode(ResultNode):
     """Run ``body`` repeatedly: ``every`` seconds between rounds, until ``until`` holds on the
-    data, at most ``max_rounds`` times or ``timeout_seconds`` in total. A monitor. Long loops
-    continue as new so the history stays bounded."""
+    data, at most ``max_rounds`` times or ``timeout_seconds`` in total (checked between rounds:
+    the round in progress is never cut short). A monitor. The loop's result is the last round's
+    data; retry rules restart the whole loop, catch rules handle its failures. Long loops in the
+    top-level block continue as new so the history stays bounded."""
 
     kind: ClassVar[str] = "loop"
     body: Block | None = None
     every_seconds: Expr | None = None
     until: Expr | None = None
     max_rounds: int | None = None
-    timeout_seconds: float | None = None
     timeout_error: str = "Timeout"
 
 

@@ -123,6 +123,10 @@ def _convert(hint: Any, value: Any) -> Any:
         return {key: _convert(element, item) for key, item in value.items()}
     if origin is typing.Literal or hint is Any:
         return value
+    if hint is model.Expr and not isinstance(value, dict):
+        # A bare number where an expression is expected: graphs of earlier versions (a loop's
+        # timeout_seconds was a plain float).
+        return model.Expr.literal(value)
     if hint is Block:
         nodes = [_node(item) for item in value.get("nodes", [])]
         return Block(start=value.get("start"), nodes={node.id: node for node in nodes})

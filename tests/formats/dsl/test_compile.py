@@ -307,8 +307,22 @@ def test_repeat() -> None:
         """)
     node = wf.body.nodes["/steps/0"]
     assert isinstance(node, LoopNode)
-    assert (node.every_seconds, node.until, node.timeout_seconds, node.max_rounds) == (Expr.literal(2.0), J("result.done"), 60.0, 10)
+    assert (node.every_seconds, node.until, node.timeout_seconds, node.max_rounds) == (Expr.literal(2.0), J("result.done"), Expr.literal(60.0), 10)
     assert node.body.start == "/steps/0/repeat/steps/0" and node.assign == {"last": J("result")}
+    assert (node.retry, node.catch) == ((), ())
+
+
+def test_repeat_takes_retry_and_catch() -> None:
+    wf = compile_steps("""        - repeat: { every: 1s, until: "${ result.done }", timeout: 10s, steps: [ { call: check_status } ] }
+          retry: { attempts: 3, on: Timeout }
+          catch: { on: Timeout, steps: [ { call: alert } ] }
+          output: "${ result.status }"
+        """)
+    node = wf.body.nodes["/steps/0"]
+    assert isinstance(node, LoopNode)
+    assert node.retry[0].max_retries == 2 and node.retry[0].match.names == ("Timeout",)
+    assert node.catch[0].match.names == ("Timeout",) and node.catch[0].handler is not None
+    assert node.result == J("result.status")  # output selects from the loop's last data
 
 
 def test_try() -> None:

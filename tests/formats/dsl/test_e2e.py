@@ -321,3 +321,24 @@ def test_an_embedded_child_times_out_itself(runner: Runner, tmp_path: Path) -> N
     assert outcome.status == "COMPLETED", outcome
     assert "'kid' did not finish within 1 seconds" in outcome.output
     assert time.monotonic() - began < 10
+
+
+def test_a_monitor_retries_then_catches_its_timeout(runner: Runner) -> None:
+    text = """\
+dwf: 1
+name: monitor-retry-catch
+steps:
+  - repeat:
+      every: 200ms
+      timeout: 500ms
+      until: "${ result == 'never' }"
+      steps: [ { call: log, with: { tag: monitor-retry, value: polled } } ]
+    retry: { attempts: 2, delay: 100ms, on: Timeout }
+    catch: { on: Timeout, steps: [ { set: "${ {caught: error.type, message: error.message} }" } ] }
+"""
+    activities.CALLS["monitor-retry"].clear()
+    outcome = runner.run(compile_text(text))
+    assert outcome.status == "COMPLETED", outcome
+    assert outcome.output["caught"] == "Timeout" and "did not finish within 0.5 seconds" in outcome.output["message"]
+    # Two whole attempts, each with at least the rounds at 0, 200 and 400 ms.
+    assert len(activities.CALLS["monitor-retry"]) >= 6

@@ -301,14 +301,11 @@ def _repeat(c: DocumentCompiler, raw: dict[str, Any], pointer: str, where: Where
     if "until" in spec:
         node.until = c.exprs.condition(spec["until"], _at(at, "until"), "'until'", where.extra)
     if "timeout" in spec:
-        node.timeout_seconds = c.duration(spec["timeout"], _at(at, "timeout"))
+        seconds = c.duration(spec["timeout"], _at(at, "timeout"))
+        node.timeout_seconds = None if seconds is None else Expr.literal(seconds)
     if _is_int(spec.get("max_rounds")):
         node.max_rounds = spec["max_rounds"]
-    if "output" in raw:
-        node.output = c.exprs.template(raw["output"], _at(pointer, "output"), where.extra)
-    name = c.variable(raw.get("save"), _at(pointer, "save")) if "save" in raw else None
-    if name is not None:
-        node.assign = {name: Expr("jmespath", "result")}
+    result_options(c, node, raw, pointer, where)  # output, save, retry, catch, compensate
     c.add(block, node)
 
 

@@ -10,6 +10,7 @@ from declarative_wf.ir import ChoiceNode, CompensateNode, FailNode, LoopNode, Se
 
 from ..blocks import COMPENSATIONS, END, NodeGen, NodeResult, WorkflowSucceeded, run_block, run_guarded, runner
 from ..commands import ContinueAsNew, Now, Sleep, WorkflowError, runtime_error
+from ..errors import RetryState
 from ..runtime import RunContext, Step, assign, merge, node_input
 
 
@@ -117,44 +118,55 @@ def run_try(rt: RunContext, node: TryNode, data: Any, variables: dict[str, Any])
 
 @runner("loop")
 def run_loop(rt: RunContext, node: LoopNode, data: Any, variables: dict[str, Any]) -> NodeGen:
-    """A monitor: run the body, stop when ``until`` holds, else wait ``every`` and repeat."""
+    """A monitor: run the body, stop when ``until`` holds, else wait ``every`` and repeat.
+
+    The rounds are one attempt of a result node, so retry rules restart the whole loop and
+    catch rules handle its failures. The body shares the enclosing scope (as a try body does):
+    what it assigns stays visible to ``until``, the handlers and the steps after the loop."""
     resumed = rt.take_resume_state(node.id)
-    if resumed is not None:  # continued as new in the middle of this loop
-        current, inner = data, dict(variables)
-        started = datetime.fromisoformat(resumed["started"])
-        rounds = int(resumed["rounds"])
-    else:
-        current, inner = node_input(rt, node, data, variables), dict(variables)
-        started = yield Now()
-        rounds = 0
+    retry_state = RetryState.from_json(resumed.get("retry")) if resumed else RetryState()
     top_level = node.id in rt.workflow.body.nodes
-    while True:
-        if top_level and rt.over_budget:
-            state = {"started": started.isoformat(), "rounds": rounds}
-            yield ContinueAsNew({"resume": {"node": node.id, "data": current, "variables": inner, "state": state}})
-        if node.body is not None:
-            current, inner = yield from run_block(rt, node.body, current, inner)
-        rounds += 1
-        if node.until is not None and rt.eval(node.until, current, inner, node) is True:
-            break
-        if node.max_rounds is not None and rounds >= node.max_rounds:
-            break
-        now: datetime = yield Now()
-        elapsed = (now - started).total_seconds()
-        if node.timeout_seconds is not None and elapsed >= node.timeout_seconds:
-            raise WorkflowError(
-                node.timeout_error,
-                f"{node.label or node.id!r} did not finish within {node.timeout_seconds:g} seconds ({rounds} rounds)",
-                kinds=frozenset({"timeout"}),
-            )
-        every = rt.eval_optional(node.every_seconds, current, inner, node, 0)
-        if node.timeout_seconds is not None:
-            every = min(float(every), max(0.0, node.timeout_seconds - elapsed))
-        if every > 0:
-            rt.count_step()
-            yield Sleep(now + timedelta(seconds=float(every)))
-    output = rt.eval_optional(node.output, current, inner, node, current)
-    return NodeResult(output, assign(rt, node, node.assign, output, inner))
+
+    def attempt(effective: Any, number: int, step: Step) -> Generator[Any, Any, Any]:
+        nonlocal resumed
+        if resumed is not None:  # continued as new in the middle of this loop
+            # Loops of earlier versions saved no "current": their resume data was the round's.
+            current = resumed["current"] if "current" in resumed else data
+            started = datetime.fromisoformat(resumed["started"])
+            rounds = int(resumed["rounds"])
+            resumed = None
+        else:
+            current = effective
+            started = yield Now()
+            rounds = 0
+        timeout = None if node.timeout_seconds is None else float(rt.eval(node.timeout_seconds, effective, variables, node, step))
+        while True:
+            if top_level and rt.over_budget:
+                state = {"started": started.isoformat(), "rounds": rounds, "current": current, "retry": retry_state.to_json()}
+                yield ContinueAsNew({"resume": {"node": node.id, "data": data, "variables": dict(variables), "state": state}})
+            if node.body is not None:
+                current, _ = yield from run_block(rt, node.body, current, variables, shared_scope=variables)
+            rounds += 1
+            if node.until is not None and rt.eval(node.until, current, variables, node) is True:
+                return current
+            if node.max_rounds is not None and rounds >= node.max_rounds:
+                return current
+            now: datetime = yield Now()
+            elapsed = (now - started).total_seconds()
+            if timeout is not None and elapsed >= timeout:
+                raise WorkflowError(
+                    node.timeout_error,
+                    f"{node.label or node.id!r} did not finish within {timeout:g} seconds ({rounds} rounds)",
+                    kinds=frozenset({"timeout"}),
+                )
+            every = float(rt.eval_optional(node.every_seconds, current, variables, node, 0))
+            if timeout is not None:
+                every = min(every, max(0.0, timeout - elapsed))
+            if every > 0:
+                rt.count_step()
+                yield Sleep(now + timedelta(seconds=every))
+
+    return (yield from run_guarded(rt, node, data, variables, attempt, retry_state))
 
 
 @runner("compensate")
