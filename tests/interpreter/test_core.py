@@ -476,3 +476,16 @@ def test_async_polls_keep_credentials_but_not_the_body() -> None:
     poll = [c for c in out.commands if isinstance(c, CallActivity)][1].input["input"]
     assert poll == {"method": "GET", "url": "http://api.test/jobs/1", "auth": {"bearer": "t"}, "timeout": 5}
     assert [c.until - EPOCH for c in out.commands if isinstance(c, Sleep)] == [timedelta(seconds=2)]
+
+
+def test_a_timeout_bounds_the_polling_of_an_async_call_too() -> None:
+    accepted = {"status": 202, "headers": {"Location": "/jobs/1", "Retry-After": "10"}, "body": None}
+    node = TaskNode(id="h", activity="http", args=Expr.literal({"method": "POST", "url": "http://api.test/jobs"}),
+                    poll_async=True, timeout_seconds=Expr.literal(25))
+    out = drive(workflow(node), host=FakeHost({"http": lambda _: accepted}))  # never finishes
+    assert out.status == "failed" and out.value.type == "Timeout" and "within 25 seconds" in out.value.message
+    assert out.clock == EPOCH + timedelta(seconds=25)
+    quick = iter([accepted, {"status": 200, "headers": {}, "body": "done"}])
+    node.timeout_seconds = Expr.literal(60)
+    out = drive(workflow(node), host=FakeHost({"http": lambda _: next(quick)}))
+    assert out.status == "completed" and out.value["body"] == "done"

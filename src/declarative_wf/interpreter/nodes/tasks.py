@@ -11,7 +11,7 @@ from declarative_wf.input_schema import input_problems
 from declarative_wf.ir import ChildNode, EventNode, ResultNode, TaskNode, Workflow, workflow_to_json
 from declarative_wf.task_tokens import TOKEN_ACTIVITY, TaskToken
 
-from ..blocks import NodeGen, run_guarded, runner
+from ..blocks import NodeGen, run_guarded, run_with_deadline, runner
 from ..commands import (
     CallActivity,
     CallChild,
@@ -69,16 +69,24 @@ def run_task(rt: RunContext, node: TaskNode, data: Any, variables: dict[str, Any
     def attempt(effective: Any, number: int, step: Step) -> Generator[Any, Any, Any]:
         arguments = rt.eval_optional(node.args, effective, variables, node, effective, step)
         call = CallActivity(node.activity, activity_envelope(arguments, number, rt, node))
+        if node.poll_async:
+            operation = _call_and_poll(rt, node, call, arguments)
+            if node.timeout_seconds is None:
+                return (yield from operation)
+            # The timeout bounds the whole operation: the request and every poll after it.
+            return (yield from run_with_deadline(rt, node, operation, effective, variables))
         if node.timeout_seconds is None:  # the hot path of every plain step: one generator less
             rt.count_step()
-            result = yield call
-        else:
-            result = yield from _with_timeout(rt, node, call, effective, variables, step)
-        if node.poll_async:
-            result = yield from poll_until_done(rt, node, arguments, result)
-        return result
+            return (yield call)
+        return (yield from _with_timeout(rt, node, call, effective, variables, step))
 
     return (yield from run_guarded(rt, node, data, variables, attempt))
+
+
+def _call_and_poll(rt: RunContext, node: TaskNode, call: CallActivity, request: Any) -> Generator[Any, Any, Any]:
+    rt.count_step()
+    response = yield call
+    return (yield from poll_until_done(rt, node, request, response))
 
 
 def _callback_attempt(rt: RunContext, node: TaskNode, variables: dict[str, Any]) -> Any:
