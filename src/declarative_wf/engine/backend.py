@@ -22,50 +22,20 @@ import logging
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 from . import events as ev
 from . import turns
 from .events import FailedPrecondition, NotFound, PayloadTooLarge, StaleCompletion
+from .leases import ActivityLease, OrchestrationLease, WorkStream
 from .options import EngineOptions
 from .protocol import TERMINAL_STATUSES, Status, now_micros, pb, status_name
 from .store import InstanceFilter, InstanceRow, Store
 from .turns import Effects, StartRequest, Turn, UnitOfWork
-from .workqueue import WorkQueue
 
 log = logging.getLogger("declarative_wf.engine")
 
 # Inbox kinds that may be dispatched to a suspended instance (everything else waits).
 _WAKES_SUSPENDED = frozenset({"executionSuspended", "executionResumed"})
-
-
-@dataclass(eq=False)
-class WorkStream:
-    """One worker's GetWorkItems stream."""
-
-    id: int
-    stateful_history: bool
-    health_ping: bool
-    queue: WorkQueue[pb.WorkItem] = field(default_factory=WorkQueue)
-    outstanding: set[str] = field(default_factory=set)  # tokens of leases on this stream
-    # instance id -> number of committed events this worker has cached ("stateful history")
-    cached: dict[str, int] = field(default_factory=dict)
-    closed: bool = False
-
-
-@dataclass(eq=False)
-class OrchestrationLease:
-    token: str
-    stream: WorkStream
-    turn: Turn
-    history_len: int
-
-
-@dataclass(eq=False)
-class ActivityLease:
-    token: str
-    stream: WorkStream
-    row_id: int
 
 
 class Backend:

@@ -6,37 +6,26 @@ that breaks the schema is not checked further); then, per machine (the top level
 branch, each Map processor): names, transitions, reachability, a terminal state; then per
 state: query-language fields, paths, payload templates, intrinsic functions, JSONata, mutually
 exclusive fields, retriers and catchers. Codes: :mod:`.codes`.
+
+Modules: :mod:`.schema` (the schema phase), :mod:`.field_checks` (the checks of one field:
+paths, intrinsics, payloads, JSONata, Assign) and this one (machines, transitions, state types,
+retriers and catchers, and the entry point :func:`validate_document`).
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from typing import Any
 
-import jsonschema
-from jsonschema import ValidationError
-
-from declarative_wf.diagnostics import Diagnostic, Severity, quote, suggest
-from declarative_wf.expressions.asl_eval import is_jsonata_template, jsonata_source
-from declarative_wf.expressions.asl_intrinsics import (
-    IntrinsicCall,
-    IntrinsicSyntaxError,
-    Literal,
-    PathReference,
-    StringLiteral,
-    parse_intrinsic,
-)
-from declarative_wf.expressions.asl_paths import PathKind, PathSyntaxError, compile_path
-from declarative_wf.expressions.jsonata_eval import JsonataSyntaxError, compile_jsonata
+from declarative_wf.diagnostics import Diagnostic, quote, suggest
+from declarative_wf.expressions.asl_eval import is_jsonata_template
 from declarative_wf.loading import LoadedDocument, pointer_join
 
-from .compile import COMPARISON_OPERATORS, JSONATA, JSONPATH, result_path
+from .compile_fields import COMPARISON_OPERATORS, JSONATA, JSONPATH
+from .field_checks import _FieldChecks, _resource_problem
 from .readers import reader_problems, writer_problems
+from .schema import _Report, _schema_errors, load_schema
 
 __all__ = ["load_schema", "validate_document", "PREDEFINED_ERRORS"]
 
@@ -54,157 +43,6 @@ STATE_TYPES = ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", 
 #: Types that need exactly one of Next and End.
 _FLOWING = frozenset({"Pass", "Task", "Wait", "Parallel", "Map"})
 
-#: Fields that only JSONPath states have, and only JSONata states.
-_JSONPATH_FIELDS = (
-    "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "ItemsPath", "SecondsPath",
-    "TimestampPath", "ErrorPath", "CausePath", "TimeoutSecondsPath", "HeartbeatSecondsPath", "MaxConcurrencyPath",
-    "ToleratedFailurePercentagePath", "ToleratedFailureCountPath",
-)  # fmt: skip
-_JSONATA_FIELDS = ("Arguments", "Output", "Items")
-
-
-@cache
-def load_schema() -> dict[str, Any]:
-    text = (resources.files("declarative_wf") / "schemas" / "asl.schema.json").read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
-
-
-@cache
-def _validator(definition: str | None) -> jsonschema.Draft202012Validator:
-    schema = load_schema()
-    target = schema if definition is None else {"$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"}
-    return jsonschema.Draft202012Validator(target)
-
-
-# --------------------------------------------------------------------------- reporting
-
-
-@dataclass
-class _Report:
-    document: LoadedDocument
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-
-    def error(self, code: str, message: str, pointer: str, *, key: bool = False, hint: str | None = None) -> None:
-        self.diagnostics.append(self.document.diagnostic(code, message, pointer, key=key, hint=hint))
-
-    def warning(self, code: str, message: str, pointer: str, *, key: bool = False, hint: str | None = None) -> None:
-        self.diagnostics.append(self.document.diagnostic(code, message, pointer, key=key, severity=Severity.WARNING, hint=hint))
-
-
-def _pointer(base: str, parts: Any) -> str:
-    for part in parts:
-        base = pointer_join(base, part)
-    return base
-
-
-_TYPE_NAMES = {"object": "an object", "array": "an array", "string": "a string", "integer": "an integer",
-               "number": "a number", "boolean": "true or false", "null": "null"}  # fmt: skip
-
-
-def _describe_type(types: Any) -> str:
-    names = [types] if isinstance(types, str) else list(types)
-    return " or ".join(_TYPE_NAMES.get(name, name) for name in names)
-
-
-def _schema_errors(report: _Report, instance: Any, definition: str | None, pointer: str, what: str) -> bool:
-    """Reports the schema errors of ``instance``; True when there were any."""
-    errors = sorted(_validator(definition).iter_errors(instance), key=lambda e: (list(e.absolute_path), e.message))
-    # State names: reported with their own code (ASL-E016) by the walk.
-    errors = [error for error in errors if "propertyNames" not in error.schema_path]
-    seen: set[tuple[str, str]] = set()
-    for error in errors:
-        for leaf in _leaves(error):
-            where = _pointer(pointer, leaf.absolute_path)
-            message, at_key, hint, where = _message(leaf, where, _what(leaf, what))
-            if (where, message) in seen:
-                continue
-            seen.add((where, message))
-            report.error("ASL-E001", message, where, key=at_key, hint=hint)
-    return bool(errors)
-
-
-_DEFINITION_NAMES = {
-    "Retrier": "a retrier", "Catcher": "a catcher", "ChoiceRule": "a Choice rule", "Branch": "a Parallel branch",
-    "ItemProcessor": "a Map ItemProcessor",
-}  # fmt: skip
-
-
-def _what(error: ValidationError, default: str) -> str:
-    """What the failing object is, from the schema definition it was checked against."""
-    defs = load_schema()["$defs"]
-    for name, definition in defs.items():
-        if definition is error.schema and name in _DEFINITION_NAMES:
-            return _DEFINITION_NAMES[name]
-    if error.schema is not None and error.absolute_path and error.validator in ("additionalProperties", "required"):
-        last = error.absolute_path[-1]
-        if isinstance(last, str) and last in ("ItemReader", "ItemBatcher", "ResultWriter", "ReaderConfig", "ProcessorConfig"):
-            return last
-    return default
-
-
-def _leaves(error: ValidationError) -> Iterator[ValidationError]:
-    """For anyOf/oneOf: the errors of the alternative of the instance's JSON type (or the
-    deepest ones); otherwise the error itself."""
-    if error.validator in ("anyOf", "oneOf") and error.context:
-        branches: dict[Any, list[ValidationError]] = {}
-        for sub in error.context:
-            branches.setdefault(sub.relative_schema_path[0] if sub.relative_schema_path else None, []).append(sub)
-        typed = [subs for subs in branches.values() if not any(sub.validator == "type" and not sub.relative_path for sub in subs)]
-        if len(typed) == 1:
-            yield from typed[0]
-            return
-        best = max(len(sub.absolute_path) for sub in error.context)
-        if best > len(error.absolute_path):
-            yield from (sub for sub in error.context if len(sub.absolute_path) == best)
-            return
-    yield error
-
-
-def _field_name(error: ValidationError, what: str) -> str:
-    path = list(error.absolute_path)
-    if not path:
-        return what
-    if isinstance(path[-1], int):
-        parent = next((str(part) for part in reversed(path[:-1]) if isinstance(part, str)), "the list")
-        return f"item {path[-1] + 1} of {parent}"
-    return str(path[-1])
-
-
-def _message(error: ValidationError, where: str, what: str) -> tuple[str, bool, str | None, str]:
-    validator = error.validator
-    field_name = _field_name(error, what)
-    named = quote(field_name) if not field_name.startswith("item ") else field_name
-    if validator == "additionalProperties":
-        allowed = set(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - allowed) if isinstance(error.instance, dict) else []
-        name = extra[0] if extra else "?"
-        close = suggest(name, allowed)
-        hint = close or f"allowed: {', '.join(sorted(allowed))}"
-        return f"unknown field {quote(name)} in {what}", True, hint, pointer_join(where, name)
-    if validator == "required":
-        missing = str(error.message).split("'")[1] if "'" in error.message else "?"
-        return f"{what} needs the field {quote(missing)}", False, None, where
-    if validator == "type":
-        return f"{named} must be {_describe_type(error.validator_value)}", False, None, where
-    if validator in ("enum", "const"):
-        values = error.validator_value if validator == "enum" else [error.validator_value]
-        shown = ", ".join(json.dumps(value) for value in values)
-        return f"{named} must be {'one of ' if len(values) > 1 else ''}{shown}", False, None, where
-    if validator == "minimum":
-        return f"{named} must be at least {error.validator_value}", False, None, where
-    if validator == "maximum":
-        return f"{named} must be at most {error.validator_value}", False, None, where
-    if validator == "minItems":
-        return f"{named} must have at least {error.validator_value} item(s)", False, None, where
-    if validator in ("minProperties", "minLength"):
-        return f"{named} must not be empty", False, None, where
-    if validator == "maxLength":
-        return f"{named} is longer than {error.validator_value} characters", False, None, where
-    if validator == "maxProperties":
-        return f"{named} must have at most {error.validator_value} field(s)", False, None, where
-    return f"{named}: {error.message}", False, None, where
-
 
 # --------------------------------------------------------------------------- the walk
 
@@ -221,8 +59,7 @@ class _Machine:
 
 
 @dataclass
-class _Validator:
-    report: _Report
+class _Validator(_FieldChecks):
     root_language: str
     names: dict[str, str] = field(default_factory=dict)  # state name → pointer of its first use
 
@@ -328,150 +165,6 @@ class _Validator:
             if key in state:
                 self.error_handlers(state[key], pointer_join(pointer, key), key, language)
 
-    def language_fields(self, state: Mapping[str, Any], pointer: str, language: str, kind: str) -> None:
-        if language == JSONATA:
-            for key in _JSONPATH_FIELDS:
-                if key in state:
-                    self.report.error(
-                        "ASL-E020", f"{key} is a JSONPath field; this state uses JSONata (use Arguments, Output or {{% %}})",
-                        pointer_join(pointer, key), key=True,
-                    )  # fmt: skip
-        else:
-            for key in _JSONATA_FIELDS:
-                if key in state:
-                    self.report.error(
-                        "ASL-E020", f"{key} is a JSONata field; set \"QueryLanguage\": \"JSONata\" to use it",
-                        pointer_join(pointer, key), key=True,
-                    )  # fmt: skip
-
-    # -- JSONPath -------------------------------------------------------------------------------
-
-    def path(self, value: Any, pointer: str, what: str, *, kinds: tuple[PathKind, ...] = (PathKind.INPUT, PathKind.CONTEXT, PathKind.VARIABLE)) -> None:
-        if not isinstance(value, str):
-            return
-        try:
-            compiled = compile_path(value)
-        except PathSyntaxError as error:
-            self.report.error("ASL-E030", f"{what} {quote(value)} is not a valid path: {error.message}", pointer)
-            return
-        if compiled.kind not in kinds:
-            allowed = {PathKind.INPUT: "$", PathKind.CONTEXT: "$$", PathKind.VARIABLE: "$variable"}
-            self.report.error("ASL-E030", f"{what} {quote(value)} must start with {' or '.join(allowed[k] for k in kinds)}", pointer)
-
-    def jsonpath_fields(self, state: Mapping[str, Any], pointer: str, kind: str) -> None:
-        for key in ("InputPath", "OutputPath", "ItemsPath", "SecondsPath", "TimestampPath", "TimeoutSecondsPath",
-                    "HeartbeatSecondsPath", "MaxConcurrencyPath", "ToleratedFailurePercentagePath", "ToleratedFailureCountPath"):  # fmt: skip
-            if key in state:
-                self.path(state[key], pointer_join(pointer, key), key)
-        if "ResultPath" in state:
-            self.result_path(state["ResultPath"], pointer_join(pointer, "ResultPath"))
-        for key in ("ErrorPath", "CausePath"):
-            if key in state:
-                self.reference(state[key], pointer_join(pointer, key), key)
-        for key in ("Parameters", "ResultSelector", "ItemSelector", "Credentials"):
-            if key in state:
-                self.payload(state[key], pointer_join(pointer, key))
-
-    def result_path(self, value: Any, pointer: str) -> None:
-        if not isinstance(value, str):
-            return
-        try:
-            result_path(value)
-        except PathSyntaxError as error:
-            self.report.error("ASL-E031", f"ResultPath {quote(value)} is not a valid path: {error.message}", pointer)
-        except ValueError as error:
-            self.report.error("ASL-E031", f"ResultPath {quote(value)} is not valid: {error}", pointer)
-
-    def reference(self, value: Any, pointer: str, what: str) -> None:
-        """A path or an intrinsic function call (a ``key.$`` value, ErrorPath, CausePath)."""
-        if not isinstance(value, str):
-            self.report.error("ASL-E032", f"{what} must be a string holding a path or an intrinsic function", pointer)
-            return
-        if value.startswith("$"):
-            self.path(value, pointer, what)
-            return
-        try:
-            call = parse_intrinsic(value)
-        except IntrinsicSyntaxError as error:
-            if not value.startswith("States."):
-                message = f"{what} {quote(value)} is neither a path (starting with $) nor an intrinsic function"
-            else:
-                message = f"{what}: {error.message} in {quote(value)}"
-            self.report.error("ASL-E032", message, pointer)
-            return
-        for problem in _argument_problems(call):
-            self.report.error("ASL-E032", f"{what}: {problem}", pointer)
-
-    def payload(self, template: Any, pointer: str) -> None:
-        if isinstance(template, dict):
-            plain: dict[str, str] = {}
-            for key, value in template.items():
-                here = pointer_join(pointer, key)
-                name = key[:-2] if key.endswith(".$") else key
-                if name in plain:
-                    self.report.error(
-                        "ASL-E033", f"the field {quote(name)} is given twice ({quote(plain[name])} and {quote(key)})", here, key=True,
-                    )  # fmt: skip
-                plain[name] = key
-                if key.endswith(".$"):
-                    self.reference(value, here, quote(key))
-                else:
-                    self.payload(value, here)
-        elif isinstance(template, list):
-            for index, item in enumerate(template):
-                self.payload(item, pointer_join(pointer, index))
-
-    # -- JSONata --------------------------------------------------------------------------------
-
-    def jsonata_fields(self, state: Mapping[str, Any], pointer: str, kind: str) -> None:
-        for key in ("Output", "Arguments", "Items", "ItemSelector", "Seconds", "Timestamp", "Error", "Cause",
-                    "TimeoutSeconds", "HeartbeatSeconds", "MaxConcurrency", "ToleratedFailurePercentage", "ToleratedFailureCount"):  # fmt: skip
-            if key in state:
-                self.jsonata(state[key], pointer_join(pointer, key))
-        batcher = state.get("ItemBatcher")
-        if isinstance(batcher, dict):
-            self.jsonata(batcher, pointer_join(pointer, "ItemBatcher"))
-
-    def jsonata(self, value: Any, pointer: str) -> None:
-        """Every string of a JSONata-mode value: {% %} well formed, and the expression parses."""
-        if isinstance(value, dict):
-            for key, item in value.items():
-                self.jsonata(item, pointer_join(pointer, key))
-            return
-        if isinstance(value, list):
-            for index, item in enumerate(value):
-                self.jsonata(item, pointer_join(pointer, index))
-            return
-        if not isinstance(value, str):
-            return
-        opens, closes = value.startswith("{%"), value.endswith("%}")
-        if not (opens or closes):
-            return
-        if not (opens and closes and _WELL_FORMED.match(value)):
-            self.report.error(
-                "ASL-E022", f"{quote(value[:60])} is not a JSONata expression: write {{% expression %}} on one line, "
-                "with one space inside each brace", pointer,
-            )  # fmt: skip
-            return
-        source = jsonata_source(value)
-        try:
-            compile_jsonata(source)
-        except JsonataSyntaxError as error:
-            self.report.error("ASL-E023", f"the JSONata expression {quote(source[:80])} does not parse: {error.message}", pointer)
-
-    def assign(self, assignments: Any, pointer: str, language: str) -> None:
-        if not isinstance(assignments, dict):
-            if assignments is not None:
-                self.report.error("ASL-E034", "Assign must be an object of variable names to values", pointer)
-            return
-        for key in assignments:
-            name = key[:-2] if key.endswith(".$") and language == JSONPATH else key
-            if not name or name == "states" or not _VARIABLE_NAME.match(name):
-                self.report.error("ASL-E034", f"{quote(key)} is not a valid variable name", pointer_join(pointer, key), key=True)
-        if language == JSONPATH:
-            self.payload(assignments, pointer)
-        else:
-            self.jsonata(assignments, pointer)
 
     # -- state types ----------------------------------------------------------------------------
 
@@ -672,59 +365,6 @@ class _Validator:
                     if "Output" in handler:
                         self.jsonata(handler["Output"], pointer_join(here, "Output"))
                 self.assign(handler.get("Assign"), pointer_join(here, "Assign"), language)
-
-
-_WELL_FORMED = re.compile(r"\A\{% .+ %\}\Z")
-_VARIABLE_NAME = re.compile(r"\A[^\s.$\[\]{}()'\"`,;:*?/\\]+\Z")
-_LAMBDA = re.compile(r"\Aarn:aws[\w-]*:lambda:[^:]*:[^:]*:function:([^:]+)(?::(.*))?\Z")
-_QUALIFIER = re.compile(r"\A(\$LATEST|[A-Za-z0-9_-]+)\Z")
-_SUBSTITUTION = re.compile(r"\A\$\{[A-Za-z0-9_.:-]+\}\Z")
-_PLAIN_NAME = re.compile(r"\A[A-Za-z0-9_.+-]+\Z")
-
-
-def _resource_problem(resource: str) -> str | None:
-    if match := _LAMBDA.match(resource):
-        qualifier = match.group(2)
-        if qualifier is not None and not _QUALIFIER.match(qualifier):
-            return f"the Lambda function version or alias {quote(qualifier)} is not valid (letters, digits, - and _, or $LATEST)"
-        return None
-    if resource.startswith("arn:"):
-        return None if len(resource.split(":")) >= 6 else f"{quote(resource)} is not a valid ARN"
-    if "${" in resource:
-        return None if _SUBSTITUTION.match(resource) else f"{quote(resource)} is not a valid ${{...}} substitution"
-    if _PLAIN_NAME.match(resource):
-        return None
-    return f"Resource {quote(resource)} is neither an ARN nor an activity name"
-
-
-#: What a literal argument of an intrinsic function must be: n number, s string, b boolean,
-#: * anything; an argument that is a path or a nested call is only checked at run time.
-_ARGUMENTS: dict[str, str] = {
-    "States.MathAdd": "nn", "States.MathRandom": "nnn", "States.ArrayRange": "nnn", "States.ArrayPartition": "*n",
-    "States.ArrayGetItem": "*n", "States.StringSplit": "ss", "States.Base64Encode": "s", "States.Base64Decode": "s",
-    "States.Hash": "*s", "States.JsonMerge": "**b", "States.StringToJson": "s", "States.Format": "s",
-}  # fmt: skip
-_KIND_NAMES = {"n": "a number", "s": "a string", "b": "true or false"}
-
-
-def _argument_problems(call: IntrinsicCall) -> Iterator[str]:
-    kinds = _ARGUMENTS.get(call.name, "")
-    for index, argument in enumerate(call.args):
-        if isinstance(argument, IntrinsicCall):
-            yield from _argument_problems(argument)
-            continue
-        if isinstance(argument, PathReference) or index >= len(kinds) or kinds[index] == "*":
-            continue
-        wanted = kinds[index]
-        if isinstance(argument, StringLiteral):
-            ok = wanted == "s"
-        elif isinstance(argument, Literal):
-            value = argument.value
-            ok = (wanted == "n" and isinstance(value, (int, float)) and not isinstance(value, bool)) or (wanted == "b" and isinstance(value, bool))
-        else:
-            ok = True
-        if not ok:
-            yield f"argument {index + 1} of {call.name} must be {_KIND_NAMES[wanted]}"
 
 
 def _targets(state: Mapping[str, Any], pointer: str) -> Iterator[tuple[str, str]]:

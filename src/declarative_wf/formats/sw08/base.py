@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from itertools import pairwise
-from typing import Any
+from typing import Any, Protocol
 
 from declarative_wf.diagnostics import quote
 from declarative_wf.ir import (
@@ -31,6 +31,7 @@ __all__ = [
     "UNDEFINED_ERROR",
     "Chain",
     "CompilerBase",
+    "CompilerParts",
     "join",
     "link",
     "param_name",
@@ -46,8 +47,54 @@ SKIP = "\x00skip"
 UNDEFINED_ERROR = "UndefinedReference"
 
 
+class CompilerParts(Protocol):
+    """What the parts of the compiler provide each other, whichever module implements it.
+
+    ``events.py`` (:class:`EventsMixin`) implements :meth:`wait_event` and :meth:`subscribed`,
+    ``actions.py`` (:class:`ActionsMixin`) :meth:`actions`, :meth:`action` and
+    :meth:`action_timeout`, ``compile.py`` (:class:`Compiler`) :meth:`flow` and :meth:`subflow`.
+    :class:`CompilerBase` subclasses this protocol, so every part may call all of them on
+    ``self``; the type checker refuses to instantiate a compiler that lacks one.
+    """
+
+    def actions(
+        self,
+        actions: list[dict[str, Any]],
+        pointer: str,
+        mode: str | None,
+        timeout: float | None,
+    ) -> Chain: ...
+
+    def action(
+        self,
+        action: dict[str, Any],
+        pointer: str,
+        timeout: float | None,
+        raw: bool = False,
+    ) -> Chain: ...
+
+    def action_timeout(self, holder: Mapping[str, Any]) -> float | None: ...
+
+    def wait_event(
+        self, event_name: str, filters: Any, pointer: str, timeout: Any
+    ) -> EventNode: ...
+
+    def subscribed(self, wait: EventNode) -> Chain: ...
+
+    def subflow(self, workflow_id: str, pointer: str) -> Block | None: ...
+
+    def flow(
+        self,
+        pointer: str,
+        transition: Any,
+        end: Any,
+        into: dict[str, Node],
+        ids: Mapping[str, str],
+    ) -> str | None: ...
+
+
 @dataclass
-class CompilerBase:
+class CompilerBase(CompilerParts):
     document: LoadedDocument
     report: Report
     defs: Definitions
@@ -108,50 +155,6 @@ class CompilerBase:
 
     def jq(self, text: str | None) -> Expr | None:
         return None if text is None else self.expr.jq(text)
-
-    # -- implemented by the parts (declared here for the type checker) ----------------------------
-
-    def actions(
-        self,
-        actions: list[dict[str, Any]],
-        pointer: str,
-        mode: str | None,
-        timeout: float | None,
-    ) -> Chain:
-        raise NotImplementedError
-
-    def action(
-        self,
-        action: dict[str, Any],
-        pointer: str,
-        timeout: float | None,
-        raw: bool = False,
-    ) -> Chain:
-        raise NotImplementedError
-
-    def action_timeout(self, holder: Mapping[str, Any]) -> float | None:
-        raise NotImplementedError
-
-    def wait_event(
-        self, event_name: str, filters: Any, pointer: str, timeout: Any
-    ) -> EventNode:
-        raise NotImplementedError
-
-    def subscribed(self, wait: EventNode) -> Chain:
-        raise NotImplementedError
-
-    def subflow(self, workflow_id: str, pointer: str) -> Block | None:
-        raise NotImplementedError
-
-    def flow(
-        self,
-        pointer: str,
-        transition: Any,
-        end: Any,
-        into: dict[str, Node],
-        ids: Mapping[str, str],
-    ) -> str | None:
-        raise NotImplementedError
 
 
 def link(nodes: Chain, after: str | None) -> Chain:
