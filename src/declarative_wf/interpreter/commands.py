@@ -14,16 +14,20 @@ from typing import Any, Literal
 
 from declarative_wf.ir import SourceRef
 
+# Commands are created by the thousand on every replayed turn, so they are slotted dataclasses
+# and not frozen (a frozen one initialises through object.__setattr__, several times slower).
+# Treat them as immutable all the same.
+
 # -- durable commands: each becomes one engine task ------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CallActivity:
     name: str
     input: Any
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CallChild:
     """Run the interpreter on ``payload`` as a child workflow with a derived instance id."""
 
@@ -31,12 +35,12 @@ class CallChild:
     instance_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Sleep:
     until: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class WaitEvent:
     name: str
 
@@ -44,7 +48,7 @@ class WaitEvent:
 DurableCommand = CallActivity | CallChild | Sleep | WaitEvent
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Race:
     """Start all; the first to finish wins. The result is ``(index, value)``; a failure of the
     winner is raised. The losers are abandoned (their results are ignored)."""
@@ -70,7 +74,7 @@ class FiberGroup:
     waiter: Any = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Spawn:
     """Start a concurrent fiber; the result is its :class:`FiberHandle`."""
 
@@ -79,13 +83,13 @@ class Spawn:
     group: FiberGroup | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class FiberHandle:
     id: int
     label: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Next:
     """Wait until at least one fiber of the group has finished; the result is the list of
     ``(handle, ok, value_or_error)`` that finished since the last ``Next`` (empty when no
@@ -94,7 +98,7 @@ class Next:
     group: FiberGroup
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Join:
     """Wait for fibers. ``all``: until every one has finished; ``any``: until one has. The
     result is a list of ``(handle, ok, value_or_error)`` for the fibers that finished, in the
@@ -104,14 +108,14 @@ class Join:
     mode: Literal["all", "any"] = "all"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Cancel:
     """Stop fibers (and the fibers they started); their pending tasks are abandoned."""
 
     handles: tuple[FiberHandle, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SetStatus:
     """Publish progress as the instance's custom status (last write per turn wins)."""
 

@@ -52,7 +52,7 @@ class ContinueAsNewRequested(Exception):
         self.payload = payload
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Fiber:
     handle: FiberHandle
     body: Generator[Any, Any, Any]
@@ -65,7 +65,7 @@ class _Fiber:
     group: FiberGroup | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Waiting(Generic[TaskT]):
     """A fiber blocked on engine tasks (one task, or the tasks of a race)."""
 

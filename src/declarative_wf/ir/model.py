@@ -160,6 +160,12 @@ class TaskNode(ResultNode):
     #: output is the node's result. None (the default) keeps graphs without callbacks unchanged.
     callback: bool | None = None
 
+    @property
+    def plain(self) -> bool:
+        """Nothing to guard: no retry, catch, timeout, callback, polling or compensation."""
+        return not (self.retry or self.catch or self.callback or self.poll_async
+                    or self.timeout_seconds is not None or self.compensation is not None)  # fmt: skip
+
 
 @dataclass
 class ChildNode(ResultNode):
