@@ -85,20 +85,22 @@ def run_block(
     node_id = block.start
     if resume is not None:
         node_id, data, current = resume.node, resume.data, dict(resume.variables)
-    visited: set[str] = set()
+    profile = rt.profile
+    visited: set[str] = set()  # of the top-level block only: where a loop continues as new
     while node_id is not None and node_id != END:
         node = block.nodes.get(node_id)
         if node is None:
             raise runtime_error(f"jump to {node_id!r}, which is not in this block")
-        if top_level and node_id in visited and rt.over_budget:
-            # A loop in the top-level block: restart with a fresh history to keep it bounded.
-            yield ContinueAsNew({"resume": {"node": node_id, "data": data, "variables": current}})
-        visited.add(node_id)
-        # Progress of the main path (branches would only overwrite each other). A replayed
-        # turn would set statuses that are already stored, so it skips the command altogether.
-        if top_level and not (rt.replaying is not None and rt.replaying()):
-            yield SetStatus({"node": node.id, "label": node.label or node.id})
-        rt.profile.enter(rt, node, data)
+        if top_level:
+            if node_id in visited and rt.over_budget:
+                # A loop in the top-level block: restart with a fresh history to keep it bounded.
+                yield ContinueAsNew({"resume": {"node": node_id, "data": data, "variables": current}})
+            visited.add(node_id)
+            # Progress of the main path (branches would only overwrite each other). A replayed
+            # turn would set statuses that are already stored, so it skips the command.
+            if not (rt.replaying is not None and rt.replaying()):
+                yield SetStatus({"node": node.id, "label": node.label or node.id})
+        profile.enter(rt, node, data)
         run = RUNNERS.get(node.kind)
         if run is None:
             raise runtime_error(f"this interpreter cannot run {node.kind} nodes", node.source)
@@ -114,10 +116,10 @@ def run_block(
                 raise
             raise located from None
         try:
-            rt.profile.leave(rt, node, result.data)
+            profile.leave(rt, node, result.data)
         except WorkflowError as error:
             located = rt.locate(error, node)
-            rt.profile.fault(rt, node, located)
+            profile.fault(rt, node, located)
             raise located from None
         data, current = result.data, result.variables
         if shared_scope is not None:

@@ -72,6 +72,8 @@ class FiberGroup:
     finished: list[Any] = field(default_factory=list)  # (handle, ok, value) not yet collected
     running: int = 0
     waiter: Any = None
+    #: The waiter's :attr:`Next.quiet`: wake it only on a failure or once no fiber runs.
+    quiet: bool = False
 
 
 @dataclass(slots=True)
@@ -90,12 +92,23 @@ class FiberHandle:
 
 
 @dataclass(slots=True)
+class SpawnAll:
+    """Start several fibers at once, in order; the result is their handles. One command for a
+    whole batch: a for-each starts hundreds of items on every replayed turn."""
+
+    bodies: list[tuple[Generator[Any, Any, Any], str]]
+    group: FiberGroup | None = None
+
+
+@dataclass(slots=True)
 class Next:
     """Wait until at least one fiber of the group has finished; the result is the list of
     ``(handle, ok, value_or_error)`` that finished since the last ``Next`` (empty when no
-    fiber of the group is running)."""
+    fiber of the group is running). ``quiet``: wait until a fiber fails or none is running
+    (for a waiter with nothing to do about each success: one wake-up instead of one each)."""
 
     group: FiberGroup
+    quiet: bool = False
 
 
 @dataclass(slots=True)

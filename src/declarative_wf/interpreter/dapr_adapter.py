@@ -167,6 +167,8 @@ def register(runtime: wf.WorkflowRuntime, resolver: DefinitionResolver | None = 
     second runtime, so each runtime gets its own wrapper."""
 
     def dwf(ctx: wf.DaprWorkflowContext, payload: dict[str, Any]) -> Generator[Any, Any, Any]:
-        return (yield from interpreter_workflow(ctx, payload, resolver, engine_address))
+        # Returns the generator itself (the SDK drives any generator it gets back): no extra
+        # frame between the SDK and the interpreter on each of the instance's resumes.
+        return interpreter_workflow(ctx, payload, resolver, engine_address)
 
     runtime.register_workflow(dwf, name=WORKFLOW_NAME)

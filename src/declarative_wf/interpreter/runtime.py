@@ -45,7 +45,7 @@ class OrchestrationRandom:
         return str(uuid.UUID(bytes=self._digest()[:16], version=4))
 
 
-@dataclass
+@dataclass(slots=True)
 class RunContext:
     workflow: Workflow
     instance_id: str

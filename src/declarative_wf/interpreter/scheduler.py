@@ -17,7 +17,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from .commands import (
     CallActivity, CallChild, Cancel, ContinueAsNew, DurableCommand, FiberGroup, FiberHandle, Join, Next,
-    Now, Race, SetStatus, Sleep, Spawn, WaitEvent, WorkflowError, runtime_error,
+    Now, Race, SetStatus, Sleep, Spawn, SpawnAll, WaitEvent, WorkflowError, runtime_error,
 )
 
 _DURABLE = (CallActivity, CallChild, Sleep, WaitEvent)
@@ -92,7 +92,7 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
         if group is not None:
             group.running -= 1
             group.finished.append((fiber.handle, ok, value))
-            if group.waiter is not None:
+            if group.waiter is not None and (not group.quiet or not ok or group.running == 0):
                 waiter, group.waiter = group.waiter, None
                 ready.append((waiter, True, collect(group)))
         for other in joiners.pop(fiber.handle.id, ()):
@@ -129,6 +129,15 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
             if fiber.group is not None:
                 fiber.group.running -= 1
 
+    def spawn(parent: _Fiber, body: Generator[Any, Any, Any], label: str, group: FiberGroup | None) -> FiberHandle:
+        child = _Fiber(FiberHandle(next(ids), label), body, parent, group=group)
+        if group is not None:
+            group.running += 1
+        fibers[child.handle.id] = child
+        parent.children.append(child)
+        ready.append((child, True, None))  # the child runs before its parent goes on
+        return child.handle
+
     def block_on(fiber: _Fiber, commands: tuple[DurableCommand, ...], race: bool) -> None:
         tasks = [host.start(command) for command in commands]
         waiter = _Waiting(fiber, tasks, race)
@@ -147,23 +156,22 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
         elif isinstance(command, Now):
             ready.append((fiber, True, host.now()))
         elif isinstance(command, Spawn):
-            child = _Fiber(FiberHandle(next(ids), command.label), command.body, fiber, group=command.group)
-            if command.group is not None:
-                command.group.running += 1
-            fibers[child.handle.id] = child
-            fiber.children.append(child)
-            ready.append((child, True, None))
-            ready.append((fiber, True, child.handle))
+            ready.append((fiber, True, spawn(fiber, command.body, command.label, command.group)))
+        elif isinstance(command, SpawnAll):
+            handles = [spawn(fiber, body, label, command.group) for body, label in command.bodies]
+            ready.append((fiber, True, handles))
         elif isinstance(command, Join):
             fiber.join = command
             for target in command.handles:
                 joiners.setdefault(target.id, []).append(fiber)
             wake_if_joined(fiber)
         elif isinstance(command, Next):
-            if command.group.finished or command.group.running == 0:
-                ready.append((fiber, True, collect(command.group)))
+            group = command.group
+            due = any(not ok for _, ok, _ in group.finished) if command.quiet else bool(group.finished)
+            if due or group.running == 0:
+                ready.append((fiber, True, collect(group)))
             else:
-                command.group.waiter = fiber
+                group.waiter, group.quiet = fiber, command.quiet
         elif isinstance(command, Cancel):
             for target in command.handles:
                 cancel(fibers[target.id])

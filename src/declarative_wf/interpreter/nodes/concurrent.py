@@ -26,6 +26,7 @@ from ..commands import (
     FiberHandle,
     Next,
     Spawn,
+    SpawnAll,
     WorkflowError,
     runtime_error,
 )
@@ -183,12 +184,15 @@ def run_items(
     failures = 0
     next_index = 0
     while next_index < len(items) or running:
-        while next_index < len(items) and len(running) < limit:
-            body = _item_body(rt, node, items[next_index], offset + next_index, effective, variables)
-            handle = yield Spawn(body, f"{node.id}[{offset + next_index}]", group)
-            running[handle.id] = (handle, next_index)
-            next_index += 1
-        for handle, ok, value in (yield Next(group)):
+        batch = range(next_index, min(len(items), next_index + limit - len(running)))
+        if batch:
+            bodies = [(_item_body(rt, node, items[index], offset + index, effective, variables), f"{node.id}[{offset + index}]")
+                      for index in batch]  # fmt: skip
+            for handle, index in zip((yield SpawnAll(bodies, group)), batch):
+                running[handle.id] = (handle, index)
+            next_index = batch.stop
+        # Once every item has started, only a failure (or the end) needs this loop again.
+        for handle, ok, value in (yield Next(group, quiet=next_index == len(items))):
             _, index = running.pop(handle.id)
             outcomes[index] = (ok, value)
             failures += not ok
