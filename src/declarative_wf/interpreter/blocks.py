@@ -188,7 +188,8 @@ def run_guarded(
         else:  # one generator layer less on the hot path of every plain step
             raw = yield from once(retry_state.attempt if retry_state else 1)
     except WorkflowError as error:
-        error = rt.locate(error, node)
+        # Without its traceback, which would hold this frame while a handler runs (a cycle).
+        error = rt.locate(error.with_traceback(None), node)
         for rule in node.catch:
             if matches(rt, rule.match, error, variables, node):
                 return (yield from handle_caught(rt, node, rule, error, data, variables))

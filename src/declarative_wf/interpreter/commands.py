@@ -71,9 +71,6 @@ class FiberGroup:
 
     finished: list[Any] = field(default_factory=list)  # (handle, ok, value) not yet collected
     running: int = 0
-    waiter: Any = None
-    #: The waiter's :attr:`Next.quiet`: wake it only on a failure or once no fiber runs.
-    quiet: bool = False
 
 
 @dataclass(slots=True)

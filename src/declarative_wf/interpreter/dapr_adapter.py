@@ -8,6 +8,7 @@ with even after a newer version is submitted.
 from __future__ import annotations
 
 import json
+import weakref
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from datetime import datetime, timezone
@@ -54,7 +55,7 @@ class _Mailbox(dt_task.Task[Any]):
     def __init__(self) -> None:
         super().__init__()
         self._finished: deque[dt_task.Task[Any]] = deque()
-        self._result = self
+        self._result = None  # what the SDK resumes us with; the host takes the task instead
 
     def adopt(self, task: dt_task.Task[Any]) -> None:
         if task.is_complete:
@@ -73,11 +74,21 @@ class _Mailbox(dt_task.Task[Any]):
 
 
 class DaprHost:
-    """Maps interpreter commands onto a ``DaprWorkflowContext``."""
+    """Maps interpreter commands onto the durabletask context a ``DaprWorkflowContext`` wraps.
+
+    Two choices keep a replayed turn cheap:
+
+    * Commands go to the wrapped context directly: for the string names we use, the wrapper
+      only adds a debug log line, whose message it formats on every call, logging or not.
+    * The host holds that context *weakly*. The context holds our generator, so a strong
+      reference back would make every turn's objects (fibers, frames, tasks: thousands in a
+      for-each) a reference cycle that only the garbage collector frees; without one they are
+      freed the moment the SDK drops the context, and collections stay rare and short.
+    """
 
     def __init__(self, ctx: wf.DaprWorkflowContext, resolver: DefinitionResolver | None = None) -> None:
         self.resolver = resolver
-        self.ctx = ctx
+        self._inner = weakref.proxy(getattr(ctx, "_DaprWorkflowContext__obj", ctx))
         self._status: str | None = None
         self._mailbox = _Mailbox()
 
@@ -88,21 +99,21 @@ class DaprHost:
 
     def _start(self, command: DurableCommand) -> dt_task.Task[Any]:
         if isinstance(command, CallActivity):
-            return self.ctx.call_activity(command.name, input=command.input)
+            return self._inner.call_activity(command.name, input=command.input)
         if isinstance(command, Sleep):
             until = command.until
             if until.tzinfo is not None:
                 until = until.astimezone(timezone.utc).replace(tzinfo=None)
-            return self.ctx.create_timer(until)
+            return self._inner.create_timer(until)
         if isinstance(command, WaitEvent):
-            return self.ctx.wait_for_external_event(command.name)
+            return self._inner.wait_for_external_event(command.name)
         if isinstance(command, CallChild):
             payload = command.payload
             if "definition" in payload:
                 if self.resolver is None:
                     raise runtime_error(f"child workflow {payload['definition']!r} cannot be resolved by this worker")
                 payload = self.resolver(payload["definition"], payload.get("input"))
-            return self.ctx.call_child_workflow(WORKFLOW_NAME, input=payload, instance_id=command.instance_id)
+            return self._inner.call_sub_orchestrator(WORKFLOW_NAME, input=payload, instance_id=command.instance_id)
         raise TypeError(f"not a durable command: {command!r}")
 
     def when_any(self, tasks: Iterable[dt_task.Task[Any]]) -> dt_task.Task[Any]:
@@ -124,16 +135,22 @@ class DaprHost:
         return False, WorkflowError(error_type, message, kinds=frozenset({"task"}))
 
     def now(self) -> datetime:
-        return self.ctx.current_utc_datetime.replace(tzinfo=timezone.utc)
+        return self._inner.current_utc_datetime.replace(tzinfo=timezone.utc)
+
+    def replaying(self) -> bool:
+        return bool(self._inner.is_replaying)
+
+    def continue_as_new(self, payload: dict[str, Any]) -> None:
+        self._inner.continue_as_new(payload)
 
     def set_status(self, value: Any) -> None:
         # Replayed turns set statuses that are already stored; only new progress counts.
-        if self.ctx.is_replaying:
+        if self._inner.is_replaying:
             return
         text = json.dumps(value, separators=(",", ":"))
         if text != self._status:
             self._status = text
-            self.ctx.set_custom_status(text)
+            self._inner.set_custom_status(text)
 
 
 def interpreter_workflow(
@@ -144,8 +161,9 @@ def interpreter_workflow(
     workflow = load_workflow(payload)
     rt = new_run_context(workflow, payload, ctx.instance_id)
     host = DaprHost(ctx, resolver)
+    del ctx  # the host's weak reference only (see DaprHost)
     rt.clock = host.now
-    rt.replaying = lambda: bool(ctx.is_replaying)
+    rt.replaying = host.replaying
     rt.engine_address = engine_address
     try:
         try:
@@ -154,7 +172,7 @@ def interpreter_workflow(
             return finish_workflow(rt, succeeded.data, succeeded.variables)
     except ContinueAsNewRequested as request:
         base = {key: payload[key] for key in ("ir", "ir_hash", "input") if key in payload}
-        ctx.continue_as_new({**base, **request.payload, "generation": rt.generation + 1})
+        host.continue_as_new({**base, **request.payload, "generation": rt.generation + 1})
         return None
     except WorkflowError as error:
         rt.profile.failed(rt, error)

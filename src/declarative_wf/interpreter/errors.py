@@ -85,11 +85,10 @@ def with_retries(
         try:
             return (yield from attempt(state.attempt))
         except WorkflowError as raised:
-            error = rt.locate(raised, node)
-            index = next(
-                (i for i, rule in enumerate(node.retry) if matches(rt, rule.match, error, variables, node)),
-                None,
-            )
+            # Without its traceback: that holds this frame, which holds the error while it
+            # waits to retry (a reference cycle; see DaprHost).
+            error = rt.locate(raised.with_traceback(None), node)
+            index = next((i for i, rule in enumerate(node.retry) if matches(rt, rule.match, error, variables, node)), None)
             if index is None:
                 raise error from None
             rule = node.retry[index]

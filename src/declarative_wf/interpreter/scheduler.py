@@ -56,7 +56,7 @@ class ContinueAsNewRequested(Exception):
 class _Fiber:
     handle: FiberHandle
     body: Generator[Any, Any, Any]
-    parent: _Fiber | None
+    # No link back to the parent: a turn's fibers must hold no reference cycle (see DaprHost).
     children: list[_Fiber] = field(default_factory=list)
     finished: bool = False
     ok: bool = True
@@ -78,10 +78,13 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
     """Runs ``main`` (and every fiber it spawns) to completion; returns main's result or
     raises its error. Raises :class:`ContinueAsNewRequested` to restart the instance."""
     ids = itertools.count(1)
-    root = _Fiber(FiberHandle(0, "main"), main, None)
+    root = _Fiber(FiberHandle(0, "main"), main)
     fibers: dict[int, _Fiber] = {0: root}
     ready: deque[tuple[_Fiber, bool, Any]] = deque([(root, True, None)])
     waiting: dict[int, _Waiting[Any]] = {}  # id(task) -> waiter, in start order
+    # id(group) -> (group, the fiber in Next on it, Next.quiet). Kept here, not on the group:
+    # group -> waiter -> child fibers -> group would be a reference cycle (see DaprHost).
+    group_waiters: dict[int, tuple[FiberGroup, _Fiber, bool]] = {}
     tasks_by_key: dict[int, Any] = {}
 
     joiners: dict[int, list[_Fiber]] = {}  # fiber id -> fibers that joined on it
@@ -92,9 +95,10 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
         if group is not None:
             group.running -= 1
             group.finished.append((fiber.handle, ok, value))
-            if group.waiter is not None and (not group.quiet or not ok or group.running == 0):
-                waiter, group.waiter = group.waiter, None
-                ready.append((waiter, True, collect(group)))
+            waiter = group_waiters.get(id(group))
+            if waiter is not None and (not waiter[2] or not ok or group.running == 0):
+                del group_waiters[id(group)]
+                ready.append((waiter[1], True, collect(group)))
         for other in joiners.pop(fiber.handle.id, ()):
             # Entries may be stale (the joiner woke up for another fiber and moved on).
             if other.join is not None and fiber.handle in other.join.handles:
@@ -115,10 +119,18 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
         finished, group.finished = group.finished, []
         return finished
 
-    def cancel(fiber: _Fiber) -> None:
-        for child in fiber.children:
-            cancel(child)
-        if not fiber.finished:
+    def cancel(top: _Fiber) -> None:
+        # A fiber and everything it started, children first. Iterative: a recursive closure
+        # would refer to itself, a reference cycle that outlives the turn (see DaprHost).
+        stack: list[tuple[_Fiber, bool]] = [(top, False)]
+        while stack:
+            fiber, expanded = stack.pop()
+            if not expanded:  # first its children, in the order they started
+                stack.append((fiber, True))
+                stack.extend((child, False) for child in reversed(fiber.children))
+                continue
+            if fiber.finished:
+                continue
             for key, waiter in list(waiting.items()):
                 if waiter.fiber is fiber:
                     del waiting[key]
@@ -130,7 +142,7 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
                 fiber.group.running -= 1
 
     def spawn(parent: _Fiber, body: Generator[Any, Any, Any], label: str, group: FiberGroup | None) -> FiberHandle:
-        child = _Fiber(FiberHandle(next(ids), label), body, parent, group=group)
+        child = _Fiber(FiberHandle(next(ids), label), body, group=group)
         if group is not None:
             group.running += 1
         fibers[child.handle.id] = child
@@ -171,7 +183,7 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
             if due or group.running == 0:
                 ready.append((fiber, True, collect(group)))
             else:
-                group.waiter, group.quiet = fiber, command.quiet
+                group_waiters[id(group)] = (group, fiber, command.quiet)
         elif isinstance(command, Cancel):
             for target in command.handles:
                 cancel(fibers[target.id])
@@ -197,7 +209,7 @@ def run_fibers(main: Generator[Any, Any, Any], host: Host[Any]) -> Generator[Any
             except StopIteration as stop:
                 finish(fiber, True, stop.value)
             except WorkflowError as error:
-                finish(fiber, False, error)
+                finish(fiber, False, error.with_traceback(None))  # its frames: a cycle via fibers
             else:
                 handle(fiber, command)
             if root.finished:
