@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
-from declarative_wf.ir import Block, CatchRule, ResultNode
+from declarative_wf.ir import Block, CatchRule, Node, ResultNode
 
 from .commands import Cancel, ContinueAsNew, Join, Now, SetStatus, Sleep, Spawn, WorkflowError, runtime_error
 from .errors import RetryState, matches, with_retries
@@ -110,17 +110,14 @@ def run_block(
             else:
                 result = yield from run(rt, node, data, current)
         except WorkflowError as error:
-            located = rt.locate(error, node)
-            rt.profile.fault(rt, node, located)
+            located = node_failed(rt, node, error)
             if located is error:
                 raise
             raise located from None
         try:
             profile.leave(rt, node, result.data)
         except WorkflowError as error:
-            located = rt.locate(error, node)
-            profile.fault(rt, node, located)
-            raise located from None
+            raise node_failed(rt, node, error) from None
         data, current = result.data, result.variables
         if shared_scope is not None:
             shared_scope.clear()
@@ -129,6 +126,14 @@ def run_block(
             break
         node_id = result.jump if result.jump is not None else node.next
     return data, current
+
+
+def node_failed(rt: RunContext, node: Node, error: WorkflowError) -> WorkflowError:
+    """The error as it leaves ``node``: tied to it (once, see ``RunContext.locate``) and
+    reported to the format profile."""
+    located = rt.locate(error, node)
+    rt.profile.fault(rt, node, located)
+    return located
 
 
 def run_with_deadline(
