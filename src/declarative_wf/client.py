@@ -7,7 +7,6 @@ filters; against a real Dapr sidecar that one call is not available.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +19,7 @@ from .engine.admin import EngineAdminClient, InstancePage
 from .interpreter.dapr_adapter import WORKFLOW_NAME
 from .interpreter.workflow import make_payload
 from .ir import Workflow
-from .runner import default_instance_id, error_object, load_workflow
+from .runner import default_instance_id, error_object, load_workflow, parse_payload
 
 
 @dataclass(frozen=True)
@@ -36,15 +35,6 @@ class InstanceState:
     @property
     def done(self) -> bool:
         return self.status in ("COMPLETED", "FAILED", "TERMINATED")
-
-
-def _parse(text: str | None) -> Any:
-    if text is None or text == "":
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 class WorkflowClient:
@@ -153,9 +143,9 @@ class WorkflowClient:
         return InstanceState(
             instance_id=state.instance_id,
             status=state.runtime_status.name,
-            output=_parse(state.serialized_output),
+            output=parse_payload(state.serialized_output),
             error=error,
-            custom_status=_parse(state.serialized_custom_status),
+            custom_status=parse_payload(state.serialized_custom_status),
             created_at=state.created_at,
             last_updated_at=state.last_updated_at,
         )

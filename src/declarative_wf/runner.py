@@ -257,7 +257,7 @@ def _start_or_attach(client: wf.DaprWorkflowClient, iid: str, payload: dict[str,
     graph and input (it then just runs on). A finished one is replaced by a new run."""
     state = client.get_workflow_state(iid, fetch_payloads=True)
     if state is not None and state.runtime_status.name in UNFINISHED:
-        existing = _json(state.serialized_input)
+        existing = parse_payload(state.serialized_input)
         same = (
             state.name == WORKFLOW_NAME
             and isinstance(existing, dict)
@@ -313,18 +313,20 @@ def _result(workflow: Workflow, iid: str, state: Any, resumed: bool, timed_out: 
     if timed_out:
         return RunResult(iid, status, resumed=resumed, timed_out=True)
     if status == "COMPLETED":
-        return RunResult(iid, status, _json(state.serialized_output), resumed=resumed)
+        return RunResult(iid, status, parse_payload(state.serialized_output), resumed=resumed)
     if status == "FAILED":
         details = state.failure_details
         error_type = getattr(details, "error_type", None) or "Failed"
         message = getattr(details, "message", None) or ""
         return RunResult(iid, status, None, error_object(workflow.format, error_type, message), resumed)
-    reason = _json(state.serialized_output)
+    reason = parse_payload(state.serialized_output)
     message = f"the instance was terminated: {reason}" if reason not in (None, "") else "the instance was terminated"
     return RunResult(iid, status, None, error_object(workflow.format, "Terminated", message), resumed)
 
 
-def _json(text: str | None) -> Any:
+def parse_payload(text: str | None) -> Any:
+    """A serialized input, output or custom status: its JSON value; None when empty, the text
+    itself when it is not JSON (a status set by hand)."""
     if not text:
         return None
     try:

@@ -114,7 +114,7 @@ def test_bad_heartbeat_requests_are_invalid_argument(engine: Engine) -> None:
 
     with EngineAdminClient(engine.address) as admin:
         with pytest.raises(grpc.RpcError) as raised:
-            admin._call("Heartbeat", {"instance_id": 3})
+            admin.call("Heartbeat", {"instance_id": 3})
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 

@@ -17,7 +17,7 @@ from google.protobuf import json_format
 from declarative_wf.engine.protocol import status_name
 from declarative_wf.interpreter.dapr_adapter import WORKFLOW_NAME
 from declarative_wf.ir.serialize import graph_json
-from declarative_wf.runner import error_object
+from declarative_wf.runner import error_object, parse_payload
 
 #: Runtime statuses Dapr's API reports (``pkg/api/universal``); anything else is UNKNOWN there.
 DAPR_STATUSES = frozenset(
@@ -72,7 +72,7 @@ class InstanceView:
         name = state.name
         version = hash_ = fmt = None
         user_input = raw_input
-        payload = _json(raw_input)
+        payload = parse_payload(raw_input)
         if is_pinned(payload):
             graph = graph_json(payload.get("ir")) or {}
             hash_ = str(payload.get("ir_hash"))
@@ -146,9 +146,9 @@ class InstanceView:
             "runtimeStatus": self.status,
             "createdAt": self.created_at,
             "lastUpdatedAt": self.last_updated_at,
-            "input": _json(self.input),
-            "output": _json(self.output) if self.failure is None else None,
-            "customStatus": _json(self.custom_status),
+            "input": parse_payload(self.input),
+            "output": parse_payload(self.output) if self.failure is None else None,
+            "customStatus": parse_payload(self.custom_status),
             "error": error,
             "failure": None
             if self.failure is None
@@ -166,7 +166,7 @@ def summary_json(item: Any) -> dict[str, Any]:
         "lastUpdatedAt": item.last_updated_at,
         "completedAt": item.completed_at,
         "parentInstanceID": item.parent_instance_id,
-        "customStatus": _json(item.custom_status),
+        "customStatus": parse_payload(item.custom_status),
     }
 
 
@@ -177,17 +177,8 @@ def history_json(event: Any) -> dict[str, Any]:
     data["type"] = kind
     body = data.get(kind) if kind else None
     if isinstance(body, dict) and kind in ("executionStarted", "continueAsNew"):
-        payload = _json(body.get("input"))
+        payload = parse_payload(body.get("input"))
         if is_pinned(payload):
             body["input"] = json.dumps(payload.get("input"), separators=(",", ":"), ensure_ascii=False)
             body["irHash"] = payload.get("ir_hash")
     return data
-
-
-def _json(text: str | None) -> Any:
-    if text is None or text == "":
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text

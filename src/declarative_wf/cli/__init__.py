@@ -8,15 +8,15 @@ import importlib.util
 import sys
 from collections.abc import Sequence
 
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandExit
+
+__all__ = ["COMMAND_MODULES", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+
 #: One module per subcommand, each with ``register(subparsers)``; listed in --help order.
 COMMAND_MODULES = (
     "validate_command", "run_command", "graph_command", "engine_command",
     "serve_command", "submit_command", "workflow_command", "worker_command", "task_command",
 )
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
+    except CommandExit as done:  # the command reported why already
+        return done.code
     except KeyboardInterrupt:
         return 130
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from typing import Any
 
 from declarative_wf.engine import EngineLockedError, EngineOptions, StoreError, serve
+
+from .common import EXIT_OK, add_log_level_option, configure_logging, usage
 
 
 def register(commands: Any) -> None:
@@ -49,15 +50,14 @@ def register(commands: Any) -> None:
         help="also serve the CloudEvents endpoint POST /events on this port (0 picks one; see docs/events.md)",
     )
     parser.add_argument("--event-sink", default=None, metavar="URL", help="forward every published event to this CloudEvents HTTP endpoint")
-    parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
+    add_log_level_option(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level.upper())
     if not 0 <= args.port <= 65535:
-        print(f"dwf engine: --port {args.port} is not a port number (0-65535)", file=sys.stderr)
-        return 2
+        return usage("engine", f"--port {args.port} is not a port number (0-65535)")
     options = EngineOptions(
         max_payload_bytes=args.max_payload_bytes,
         synchronous=args.synchronous,
@@ -71,16 +71,9 @@ def run(args: argparse.Namespace) -> int:
 
             args.port, events = start_for_engine_command(args.host, args.port, args.events_port)
         asyncio.run(serve(args.db, args.host, args.port, options, announce=sys.stdout))
-    except EngineLockedError as error:
-        print(f"dwf engine: {error}", file=sys.stderr)
-        return 2
-    except StoreError as error:
-        print(f"dwf engine: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"dwf engine: {error}", file=sys.stderr)
-        return 2
+    except (EngineLockedError, StoreError, OSError) as error:
+        return usage("engine", str(error))
     finally:
         if events is not None:
             events.stop()
-    return 0
+    return EXIT_OK

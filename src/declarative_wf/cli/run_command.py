@@ -33,11 +33,7 @@ from declarative_wf.runner import (
     run,
 )
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad arguments or input: reported in one line, exit code 2."""
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, JsonArg, UsageError, usage
 
 
 def register(commands: Any) -> None:
@@ -52,9 +48,7 @@ def register(commands: Any) -> None:
         ),
     )
     parser.add_argument("file", metavar="FILE", help="the definition (YAML or JSON, any supported format)")
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--input", metavar="JSON", help="the workflow input, as JSON text")
-    source.add_argument("--input-file", metavar="PATH", help="read the input (JSON) from PATH; - is stdin")
+    JsonArg("--input", "the workflow input, as JSON text", "input").add_to(parser)
     parser.add_argument(
         "--activities",
         metavar="MODULE",
@@ -183,8 +177,7 @@ def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
 
 
 def _usage(message: str) -> int:
-    print(f"dwf run: {message}", file=sys.stderr)
-    return EXIT_USAGE
+    return usage("run", message)
 
 
 # -- output -----------------------------------------------------------------------------------

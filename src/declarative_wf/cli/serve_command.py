@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 from declarative_wf.activities.sw_run import add_enable_option, apply_enable_option
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from . import common
 
 
 def register(commands: Any) -> None:
@@ -36,10 +33,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--grpc-port", type=int, default=DEFAULT_GRPC_PORT, help=f"gRPC API port (default {DEFAULT_GRPC_PORT}, Dapr's; 0 picks one)")
     parser.add_argument("--engine-port", type=int, default=0, help="the engine's sidecar port, for extra 'dwf worker' processes (default: any free port)")
     parser.add_argument("--workers", type=int, default=1, help="interpreter workers in this process (default 1)")
-    parser.add_argument(
-        "--activities", metavar="MODULE", action="append", default=[],
-        help="import MODULE (dotted name or .py file) and register its functions as activities; repeatable",
-    )  # fmt: skip
+    common.add_activities_option(parser)
     parser.add_argument("--definitions", metavar="DIR", help="register every definition file (*.yaml, *.yml, *.json) of DIR at start")
     parser.add_argument(
         "--api-token-env", metavar="VAR",
@@ -47,20 +41,19 @@ def register(commands: Any) -> None:
     )  # fmt: skip
     parser.add_argument("--max-request-bytes", type=int, default=DEFAULT_MAX_BODY, help=f"largest request body (default {DEFAULT_MAX_BODY})")
     parser.add_argument("--event-sink", metavar="URL", help="forward every event published on the event bus to this CloudEvents HTTP endpoint (docs/events.md)")
-    parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
+    common.add_log_level_option(parser)
     add_enable_option(parser)  # run: shell/script/container (Serverless Workflow), off by default
     parser.set_defaults(run=run)
 
 
 def _usage(message: str) -> int:
-    print(f"dwf serve: {message}", file=sys.stderr)
-    return EXIT_USAGE
+    return common.usage("serve", message)
 
 
 def run(args: argparse.Namespace) -> int:
-    level = args.log_level.upper()
-    if not isinstance(logging.getLevelName(level), int):
-        return _usage(f"--log-level {args.log_level!r} is not DEBUG, INFO, WARNING or ERROR")
+    level = common.log_level(args)
+    if level is None:
+        return _usage(common.bad_log_level(args))
     for option in ("http_port", "grpc_port", "engine_port"):
         if not 0 <= getattr(args, option) <= 65535:
             return _usage(f"--{option.replace('_', '-')} {getattr(args, option)} is not a port number (0-65535)")
@@ -75,20 +68,15 @@ def run(args: argparse.Namespace) -> int:
         token = os.environ.get(args.api_token_env)
         if not token:
             return _usage(f"--api-token-env {args.api_token_env}: the variable is not set or empty")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    common.configure_logging(level)
 
-    from declarative_wf.activities import Registry, RegistryError
+    from declarative_wf.activities import RegistryError
     from declarative_wf.api.server import DefinitionsDirError, ServeOptions, Server
     from declarative_wf.diagnostics import render
     from declarative_wf.engine import EngineLockedError, StoreError
 
-    cwd = os.getcwd()
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)  # like `python -m`: --activities may name modules here
-    activities = Registry()
     try:
-        for module in args.activities:
-            activities.import_module(module)
+        activities = common.import_activities(args.activities)
     except RegistryError as error:
         return _usage(str(error))
     options = ServeOptions(
@@ -108,10 +96,7 @@ def run(args: argparse.Namespace) -> int:
         import dataclasses
 
         options.engine = dataclasses.replace(options.engine, event_sink_url=args.event_sink)
-    stop = threading.Event()
-    # Handlers first: a SIGTERM during start-up still shuts down in order.
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = common.stop_on_signals()
     server = Server(options)
     try:
         server.start()
@@ -131,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
             if not server.healthy:
                 print("dwf serve: the HTTP server stopped unexpectedly", file=sys.stderr)
                 server.stop()
-                return EXIT_FAILED
+                return common.EXIT_FAILED
     finally:
         server.stop()
     print("dwf serve: stopped", file=sys.stderr, flush=True)
-    return EXIT_OK
+    return common.EXIT_OK

@@ -5,18 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from declarative_wf.api.remote import ApiClient, ServerError, default_server
 
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Argument, CommandExit, UsageError
 from .output import add_output_option
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+__all__ = [
+    "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "add_server_options", "ask", "client", "read_json",
+    "report_server_error", "server_action",
+]  # fmt: skip
 
-
-class UsageError(Exception):
-    """Bad arguments: reported in one line, exit 2."""
+T = TypeVar("T")
 
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +30,20 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
     add_output_option(parser)
 
 
+def server_action(
+    actions: Any, name: str, help: str, run: Callable[[argparse.Namespace], int], *arguments: Argument, **defaults: Any
+) -> argparse.ArgumentParser:
+    """The subcommand ``name`` of a server command: its own ``arguments`` (``common.arg``,
+    ``common.JsonArg``), then ``--server`` and ``-o``; ``run`` (and ``defaults``) end up in
+    the parsed arguments."""
+    parser: argparse.ArgumentParser = actions.add_parser(name, help=help)
+    for argument in arguments:
+        argument.add_to(parser)
+    add_server_options(parser)
+    parser.set_defaults(run=run, **defaults)
+    return parser
+
+
 def client(args: argparse.Namespace) -> ApiClient:
     return ApiClient(args.server or default_server())
 
@@ -35,6 +52,16 @@ def report_server_error(command: str, error: ServerError) -> int:
     where = "" if error.status == 0 else f" ({error.status})"
     print(f"dwf {command}: {error.code}{where}: {error.message}", file=sys.stderr)
     return EXIT_FAILED
+
+
+def ask(args: argparse.Namespace, command: str, request: Callable[[ApiClient], T]) -> T:
+    """``request``'s answer from the server; a refusal (or no answer) is reported as
+    ``dwf COMMAND: CODE (STATUS): message`` and ends the command with exit 1."""
+    try:
+        with client(args) as api:
+            return request(api)
+    except ServerError as error:
+        raise CommandExit(report_server_error(command, error)) from None
 
 
 def read_json(text: str | None, path: str | None, what: str) -> Any:

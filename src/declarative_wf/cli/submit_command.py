@@ -10,14 +10,19 @@ from typing import Any
 
 from declarative_wf.api.remote import ServerError
 
+from .common import add_actions, arg, one_of
 from .output import emit, fields, output_format, short_hash, table
 from .server_args import (
     EXIT_OK,
     EXIT_USAGE,
     add_server_options,
+    ask,
     client,
     report_server_error,
+    server_action,
 )
+
+_REF = arg("ref", metavar="REF")
 
 
 def register(commands: Any) -> None:
@@ -40,24 +45,19 @@ def register(commands: Any) -> None:
     add_server_options(submit)
     submit.set_defaults(run=run_submit)
 
-    definitions = commands.add_parser("definitions", help="list, show or delete registered definitions")
-    actions = definitions.add_subparsers(dest="action", metavar="ACTION")
-    actions.required = True
-    listing = actions.add_parser("list", help="every name with its latest version, or every version of NAME")
-    listing.add_argument("name", nargs="?", metavar="NAME")
-    add_server_options(listing)
-    listing.set_defaults(run=run_list)
-    get = actions.add_parser("get", help="one version: NAME (latest), NAME@VERSION or sha256:HASH")
-    get.add_argument("ref", metavar="REF")
-    shown = get.add_mutually_exclusive_group()
-    shown.add_argument("--source", action="store_true", help="print only the source text")
-    shown.add_argument("--graph", action="store_true", help="print only the compiled graph (IR JSON)")
-    add_server_options(get)
-    get.set_defaults(run=run_get)
-    delete = actions.add_parser("delete", help="delete NAME@VERSION, sha256:HASH, or every version of NAME")
-    delete.add_argument("ref", metavar="REF")
-    add_server_options(delete)
-    delete.set_defaults(run=run_delete)
+    actions = add_actions(commands, "definitions", "list, show or delete registered definitions")
+    server_action(
+        actions, "list", "every name with its latest version, or every version of NAME", run_list,
+        arg("name", nargs="?", metavar="NAME"),
+    )  # fmt: skip
+    server_action(
+        actions, "get", "one version: NAME (latest), NAME@VERSION or sha256:HASH", run_get, _REF,
+        one_of(
+            arg("--source", action="store_true", help="print only the source text"),
+            arg("--graph", action="store_true", help="print only the compiled graph (IR JSON)"),
+        ),
+    )  # fmt: skip
+    server_action(actions, "delete", "delete NAME@VERSION, sha256:HASH, or every version of NAME", run_delete, _REF)
 
 
 def _source(path: Path, compiled: bool) -> tuple[str | None, int]:
@@ -127,11 +127,7 @@ def run_submit(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     fmt = output_format(args)
-    try:
-        with client(args) as api:
-            data: Any = api.versions(args.name) if args.name else api.definitions()
-    except ServerError as error:
-        return report_server_error("definitions list", error)
+    data: Any = ask(args, "definitions list", lambda api: api.versions(args.name) if args.name else api.definitions())
     if fmt != "table":
         emit(data, fmt)
     elif args.name:
@@ -143,11 +139,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_get(args: argparse.Namespace) -> int:
-    try:
-        with client(args) as api:
-            data = api.definition(args.ref)
-    except ServerError as error:
-        return report_server_error("definitions get", error)
+    data = ask(args, "definitions get", lambda api: api.definition(args.ref))
     if args.source:
         sys.stdout.write(data["source"] if data["source"].endswith("\n") else data["source"] + "\n")
         return EXIT_OK
@@ -164,11 +156,7 @@ def run_get(args: argparse.Namespace) -> int:
 
 
 def run_delete(args: argparse.Namespace) -> int:
-    try:
-        with client(args) as api:
-            deleted = api.delete_definition(args.ref)
-    except ServerError as error:
-        return report_server_error("definitions delete", error)
+    deleted = ask(args, "definitions delete", lambda api: api.delete_definition(args.ref))
     fmt = output_format(args)
     if fmt == "table":
         table(["DELETED", "HASH"], [[d["ref"], short_hash(d["hash"])] for d in deleted])

@@ -10,47 +10,32 @@ Exit status: 0 delivered; 1 refused (``ERR_TASK_TOKEN_INVALID``, ``ERR_TASK_DOES
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from declarative_wf.api.remote import ServerError
-
+from .common import Argument, JsonArg, add_actions, arg, usage
 from .output import emit, output_format
-from .server_args import (
-    EXIT_OK,
-    EXIT_USAGE,
-    UsageError,
-    add_server_options,
-    client,
-    read_json,
-    report_server_error,
-)
+from .server_args import EXIT_OK, UsageError, ask, read_json, server_action
+
+_TOKEN = arg("token", metavar="TOKEN")
+#: Each action with its help and its own arguments; all three are sent by :func:`run_task`.
+_ACTIONS: tuple[tuple[str, str, tuple[Argument, ...]], ...] = (
+    ("success", "complete the task: --result becomes its result", (
+        arg("token", metavar="TOKEN", help="the task token ($$.Task.Token the task received)"),
+        JsonArg("--result", "the task's result, as JSON text (default: null)", "result"),
+    )),
+    ("failure", "fail the task with an error name and a cause", (
+        _TOKEN,
+        arg("--error", help="the error name a Catch matches (at most 256 characters)"),
+        arg("--cause", help="a description of the failure"),
+    )),
+    ("heartbeat", "tell the task its worker is alive (restarts HeartbeatSeconds)", (_TOKEN,)),
+)  # fmt: skip
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("task", help="answer a task waiting for a callback (ASL .waitForTaskToken)")
-    actions = parser.add_subparsers(dest="action", metavar="ACTION")
-    actions.required = True
-
-    success = actions.add_parser("success", help="complete the task: --result becomes its result")
-    success.add_argument("token", metavar="TOKEN", help="the task token ($$.Task.Token the task received)")
-    given = success.add_mutually_exclusive_group()
-    given.add_argument("--result", metavar="JSON", help="the task's result, as JSON text (default: null)")
-    given.add_argument("--result-file", metavar="PATH", help="read the result (JSON) from PATH; - is stdin")
-    add_server_options(success)
-    success.set_defaults(run=run_task)
-
-    failure = actions.add_parser("failure", help="fail the task with an error name and a cause")
-    failure.add_argument("token", metavar="TOKEN")
-    failure.add_argument("--error", help="the error name a Catch matches (at most 256 characters)")
-    failure.add_argument("--cause", help="a description of the failure")
-    add_server_options(failure)
-    failure.set_defaults(run=run_task)
-
-    heartbeat = actions.add_parser("heartbeat", help="tell the task its worker is alive (restarts HeartbeatSeconds)")
-    heartbeat.add_argument("token", metavar="TOKEN")
-    add_server_options(heartbeat)
-    heartbeat.set_defaults(run=run_task)
+    actions = add_actions(commands, "task", "answer a task waiting for a callback (ASL .waitForTaskToken)")
+    for name, text, arguments in _ACTIONS:
+        server_action(actions, name, text, run_task, *arguments)
 
 
 def run_task(args: argparse.Namespace) -> int:
@@ -60,15 +45,10 @@ def run_task(args: argparse.Namespace) -> int:
         if action == "success":
             body["output"] = read_json(args.result, args.result_file, "--result")
     except UsageError as error:
-        print(f"dwf task {action}: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return usage(f"task {action}", str(error))
     if action == "failure":
         body.update({key: value for key, value in (("error", args.error), ("cause", args.cause)) if value is not None})
-    try:
-        with client(args) as api:
-            api.request("POST", f"/api/v1/tasks/{action}", json=body)
-    except ServerError as error:
-        return report_server_error(f"task {action}", error)
+    ask(args, f"task {action}", lambda api: api.request("POST", f"/api/v1/tasks/{action}", json=body))
     fmt = output_format(args)
     if fmt == "table":
         print(f"task {action} delivered")

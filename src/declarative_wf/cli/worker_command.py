@@ -10,17 +10,14 @@ started through ``dwf serve`` carry their graph, so the worker needs no definiti
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 from declarative_wf.activities.sw_run import add_enable_option, apply_enable_option
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from . import common
 
 
 def register(commands: Any) -> None:
@@ -36,14 +33,11 @@ def register(commands: Any) -> None:
         "--dapr-grpc-endpoint", metavar="HOST:PORT", default=_default_endpoint(),
         help="the sidecar's gRPC address (default $DAPR_GRPC_ENDPOINT, else 127.0.0.1:$DAPR_GRPC_PORT as `dapr run` sets it)",
     )  # fmt: skip
-    parser.add_argument(
-        "--activities", metavar="MODULE", action="append", default=[],
-        help="import MODULE (dotted name or .py file) and register its functions as activities; repeatable",
-    )  # fmt: skip
+    common.add_activities_option(parser)
     parser.add_argument("--definitions", metavar="DIR", help="definitions for starts by name (files of DIR)")
     parser.add_argument("--registry-db", metavar="FILE", help="definitions for starts by name: a server's DB.definitions.sqlite")
     parser.add_argument("--workers", type=int, default=1, help="workers in this process (default 1)")
-    parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
+    common.add_log_level_option(parser)
     add_enable_option(parser)  # run: shell/script/container (Serverless Workflow), off by default
     parser.set_defaults(run=run)
 
@@ -56,8 +50,7 @@ def _default_endpoint() -> str | None:
 
 
 def _usage(message: str) -> int:
-    print(f"dwf worker: {message}", file=sys.stderr)
-    return EXIT_USAGE
+    return common.usage("worker", message)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,24 +64,19 @@ def run(args: argparse.Namespace) -> int:
         return _usage("--workers must be at least 1")
     if (problem := apply_enable_option(args)) is not None:
         return _usage(problem)
-    level = args.log_level.upper()
-    if not isinstance(logging.getLevelName(level), int):
-        return _usage(f"--log-level {args.log_level!r} is not DEBUG, INFO, WARNING or ERROR")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = common.log_level(args)
+    if level is None:
+        return _usage(common.bad_log_level(args))
+    common.configure_logging(level)
 
-    from declarative_wf.activities import Registry, RegistryError
+    from declarative_wf.activities import RegistryError
     from declarative_wf.api.registry import DefinitionRegistry
     from declarative_wf.api.server import DefinitionsDirError, load_definitions_dir
     from declarative_wf.api.workers import registry_resolver, start_definitions_worker
     from declarative_wf.diagnostics import render
 
-    cwd = os.getcwd()
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
-    activities = Registry()
     try:
-        for module in args.activities:
-            activities.import_module(module)
+        activities = common.import_activities(args.activities)
     except RegistryError as error:
         return _usage(str(error))
     if args.registry_db:
@@ -103,9 +91,7 @@ def run(args: argparse.Namespace) -> int:
             except DefinitionsDirError as error:
                 print(render(error.diagnostics, None, color=False), file=sys.stderr)
                 return _usage(f"the definitions in {args.definitions} are invalid")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = common.stop_on_signals()
     token = os.environ.get("DAPR_API_TOKEN") or None
     resolve = registry_resolver(registry)
     runtimes = []
@@ -118,4 +104,4 @@ def run(args: argparse.Namespace) -> int:
         for runtime in runtimes:
             runtime.shutdown()  # type: ignore[no-untyped-call]
         registry.close()
-    return EXIT_OK
+    return common.EXIT_OK

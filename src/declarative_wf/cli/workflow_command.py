@@ -12,92 +12,65 @@ import argparse
 import sys
 from typing import Any
 
-from declarative_wf.api.remote import ServerError
+from declarative_wf.api.remote import ApiClient, ServerError
 
+from .common import JsonArg, add_actions, arg, usage
 from .output import emit, fields, output_format, table
 from .server_args import (
     EXIT_FAILED,
     EXIT_OK,
-    EXIT_USAGE,
     UsageError,
-    add_server_options,
+    ask,
     client,
     read_json,
     report_server_error,
+    server_action,
 )
 
 _STATUSES = ("RUNNING", "COMPLETED", "CONTINUED_AS_NEW", "FAILED", "CANCELED", "TERMINATED", "PENDING", "SUSPENDED", "STALLED")
+_ID = arg("instance_id", metavar="ID")
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("workflow", help="start and manage instances on a server")
-    actions = parser.add_subparsers(dest="action", metavar="ACTION")
-    actions.required = True
-
-    start = actions.add_parser("start", help="start an instance of a registered definition")
-    start.add_argument("definition", metavar="DEFINITION", help="NAME (latest version), NAME@VERSION or sha256:HASH")
-    given = start.add_mutually_exclusive_group()
-    given.add_argument("--input", metavar="JSON", help="the input, as JSON text")
-    given.add_argument("--input-file", metavar="PATH", help="read the input (JSON) from PATH; - is stdin")
-    start.add_argument("--instance-id", metavar="ID", help="the instance id (default: a random UUID)")
-    start.add_argument("--start-at", metavar="TIME", help="start later (RFC 3339, e.g. 2026-01-31T12:00:00Z)")
-    start.add_argument("--wait", action="store_true", help="wait for the end; exit 0 only when it completed")
-    start.add_argument("--timeout", type=float, metavar="SECONDS", help="with --wait: give up after SECONDS (exit 1)")
-    add_server_options(start)
-    start.set_defaults(run=run_start)
-
-    get = actions.add_parser("get", help="an instance's status, input, output and error")
-    get.add_argument("instance_id", metavar="ID")
-    add_server_options(get)
-    get.set_defaults(run=run_get)
-
-    listing = actions.add_parser("list", help="instances in creation order, filtered")
-    listing.add_argument("--status", action="append", choices=_STATUSES, type=str.upper, help="keep this status; repeatable")
-    listing.add_argument("--definition", metavar="NAME", help="keep instances of this definition")
-    listing.add_argument("--created-from", metavar="TIME", help="created at or after (RFC 3339)")
-    listing.add_argument("--created-to", metavar="TIME", help="created before (RFC 3339)")
-    listing.add_argument("--page-size", type=int, metavar="N", help="at most N per page (1-1000)")
-    listing.add_argument("--continuation-token", metavar="TOKEN", help="the next page (printed by the previous one)")
-    listing.add_argument("--all", action="store_true", help="follow every page")
-    add_server_options(listing)
-    listing.set_defaults(run=run_list)
-
-    history = actions.add_parser("history", help="the history events of an instance")
-    history.add_argument("instance_id", metavar="ID")
-    add_server_options(history)
-    history.set_defaults(run=run_history)
-
+    actions = add_actions(commands, "workflow", "start and manage instances on a server")
+    server_action(
+        actions, "start", "start an instance of a registered definition", run_start,
+        arg("definition", metavar="DEFINITION", help="NAME (latest version), NAME@VERSION or sha256:HASH"),
+        JsonArg("--input", "the input, as JSON text", "input"),
+        arg("--instance-id", metavar="ID", help="the instance id (default: a random UUID)"),
+        arg("--start-at", metavar="TIME", help="start later (RFC 3339, e.g. 2026-01-31T12:00:00Z)"),
+        arg("--wait", action="store_true", help="wait for the end; exit 0 only when it completed"),
+        arg("--timeout", type=float, metavar="SECONDS", help="with --wait: give up after SECONDS (exit 1)"),
+    )  # fmt: skip
+    server_action(actions, "get", "an instance's status, input, output and error", run_get, _ID)
+    server_action(
+        actions, "list", "instances in creation order, filtered", run_list,
+        arg("--status", action="append", choices=_STATUSES, type=str.upper, help="keep this status; repeatable"),
+        arg("--definition", metavar="NAME", help="keep instances of this definition"),
+        arg("--created-from", metavar="TIME", help="created at or after (RFC 3339)"),
+        arg("--created-to", metavar="TIME", help="created before (RFC 3339)"),
+        arg("--page-size", type=int, metavar="N", help="at most N per page (1-1000)"),
+        arg("--continuation-token", metavar="TOKEN", help="the next page (printed by the previous one)"),
+        arg("--all", action="store_true", help="follow every page"),
+    )  # fmt: skip
+    server_action(actions, "history", "the history events of an instance", run_history, _ID)
     for name, text in (("suspend", "suspend an instance"), ("resume", "resume a suspended instance")):
-        sub = actions.add_parser(name, help=text)
-        sub.add_argument("instance_id", metavar="ID")
-        sub.add_argument("--reason", help="recorded in the history")
-        add_server_options(sub)
-        sub.set_defaults(run=run_simple, operation=name)
-
-    terminate = actions.add_parser("terminate", help="terminate an instance and its children")
-    terminate.add_argument("instance_id", metavar="ID")
-    terminate.add_argument("--result", dest="terminate_output", metavar="JSON", help="JSON recorded as the instance's output")
-    add_server_options(terminate)
-    terminate.set_defaults(run=run_simple, operation="terminate")
-
-    purge = actions.add_parser("purge", help="delete a finished instance and its children")
-    purge.add_argument("instance_id", metavar="ID")
-    add_server_options(purge)
-    purge.set_defaults(run=run_simple, operation="purge")
-
-    event = actions.add_parser("raise-event", help="send an event to an instance")
-    event.add_argument("instance_id", metavar="ID")
-    event.add_argument("event_name", metavar="NAME")
-    data = event.add_mutually_exclusive_group()
-    data.add_argument("--data", metavar="JSON", help="the event's data, as JSON text")
-    data.add_argument("--data-file", metavar="PATH", help="read the data (JSON) from PATH; - is stdin")
-    add_server_options(event)
-    event.set_defaults(run=run_simple, operation="raise-event")
+        server_action(actions, name, text, run_simple, _ID, arg("--reason", help="recorded in the history"), operation=name)
+    server_action(
+        actions, "terminate", "terminate an instance and its children", run_simple, _ID,
+        arg("--result", dest="terminate_output", metavar="JSON", help="JSON recorded as the instance's output"),
+        operation="terminate",
+    )  # fmt: skip
+    server_action(actions, "purge", "delete a finished instance and its children", run_simple, _ID, operation="purge")
+    server_action(
+        actions, "raise-event", "send an event to an instance", run_simple,
+        _ID, arg("event_name", metavar="NAME"), JsonArg("--data", "the event's data, as JSON text", "data"),
+        operation="raise-event",
+    )  # fmt: skip
 
 
 def _usage(action: str, message: str) -> int:
-    print(f"dwf workflow {action}: {message}", file=sys.stderr)
-    return EXIT_USAGE
+    return usage(f"workflow {action}", message)
 
 
 def _show_instance(data: dict[str, Any], fmt: str) -> None:
@@ -150,32 +123,28 @@ def run_start(args: argparse.Namespace) -> int:
 
 
 def run_get(args: argparse.Namespace) -> int:
-    try:
-        with client(args) as api:
-            data = api.get(args.instance_id)
-    except ServerError as error:
-        return report_server_error("workflow get", error)
+    data = ask(args, "workflow get", lambda api: api.get(args.instance_id))
     _show_instance(data, output_format(args))
     return EXIT_OK
 
 
 def run_list(args: argparse.Namespace) -> int:
     fmt = output_format(args)
-    token = args.continuation_token
-    instances: list[dict[str, Any]] = []
-    try:
-        with client(args) as api:
-            while True:
-                page = api.list_instances(
-                    statuses=args.status, definition=args.definition, created_from=args.created_from,
-                    created_to=args.created_to, page_size=args.page_size, continuation_token=token,
-                )  # fmt: skip
-                instances.extend(page["instances"])
-                token = page["continuationToken"]
-                if not args.all or not token:
-                    break
-    except ServerError as error:
-        return report_server_error("workflow list", error)
+
+    def pages(api: ApiClient) -> tuple[list[dict[str, Any]], str | None]:
+        token = args.continuation_token
+        instances: list[dict[str, Any]] = []
+        while True:
+            page = api.list_instances(
+                statuses=args.status, definition=args.definition, created_from=args.created_from,
+                created_to=args.created_to, page_size=args.page_size, continuation_token=token,
+            )  # fmt: skip
+            instances.extend(page["instances"])
+            token = page["continuationToken"]
+            if not args.all or not token:
+                return instances, token
+
+    instances, token = ask(args, "workflow list", pages)
     if fmt != "table":
         emit({"instances": instances, "continuationToken": token}, fmt)
         return EXIT_OK
@@ -187,11 +156,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    try:
-        with client(args) as api:
-            events = api.history(args.instance_id)
-    except ServerError as error:
-        return report_server_error("workflow history", error)
+    events = ask(args, "workflow history", lambda api: api.history(args.instance_id))
     fmt = output_format(args)
     if fmt != "table":
         emit(events, fmt)
@@ -214,20 +179,20 @@ def run_simple(args: argparse.Namespace) -> int:
             data = read_json(args.terminate_output, None, "--result")
     except UsageError as error:
         return _usage(operation, str(error))
-    try:
-        with client(args) as api:
-            if operation == "suspend":
-                api.suspend(args.instance_id, args.reason)
-            elif operation == "resume":
-                api.resume(args.instance_id, args.reason)
-            elif operation == "terminate":
-                api.terminate(args.instance_id, data)
-            elif operation == "purge":
-                api.purge(args.instance_id)
-            else:
-                api.raise_event(args.instance_id, args.event_name, data)
-    except ServerError as error:
-        return report_server_error(f"workflow {operation}", error)
+
+    def send(api: ApiClient) -> None:
+        if operation == "suspend":
+            api.suspend(args.instance_id, args.reason)
+        elif operation == "resume":
+            api.resume(args.instance_id, args.reason)
+        elif operation == "terminate":
+            api.terminate(args.instance_id, data)
+        elif operation == "purge":
+            api.purge(args.instance_id)
+        else:
+            api.raise_event(args.instance_id, args.event_name, data)
+
+    ask(args, f"workflow {operation}", send)
     fmt = output_format(args)
     result = {"instanceID": args.instance_id, "operation": operation, "accepted": True}
     if fmt == "table":

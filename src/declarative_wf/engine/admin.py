@@ -6,13 +6,11 @@ The Dapr protocol can only page through instance ids; this adds what operators n
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import grpc
-
+from .json_rpc import JsonRpcClient
 from .servicer import ADMIN_SERVICE
 
 
@@ -42,29 +40,12 @@ def _rfc3339(moment: datetime | str | None) -> str | None:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-class EngineAdminClient:
-    """``EngineAdminClient("127.0.0.1:50001").list_instances(statuses=["RUNNING"])``"""
+class EngineAdminClient(JsonRpcClient):
+    """``EngineAdminClient("127.0.0.1:50001").list_instances(statuses=["RUNNING"])``; a refusal
+    raises ``grpc.RpcError`` as is (callers map its status code)."""
 
     def __init__(self, address: str) -> None:
-        self._channel = grpc.insecure_channel(address)
-
-    def close(self) -> None:
-        self._channel.close()
-
-    def __enter__(self) -> EngineAdminClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _call(self, method: str, request: dict[str, Any]) -> dict[str, Any]:
-        call = self._channel.unary_unary(
-            f"/{ADMIN_SERVICE}/{method}",
-            request_serializer=lambda value: json.dumps(value).encode(),
-            response_deserializer=json.loads,
-        )
-        result: dict[str, Any] = call(request, timeout=30)
-        return result
+        super().__init__(address, ADMIN_SERVICE, timeout=30)
 
     def list_instances(
         self,
@@ -85,24 +66,24 @@ class EngineAdminClient:
             "page_size": page_size,
             "continuation_token": continuation_token,
         }
-        answer = self._call("ListInstances", request)
+        answer = self.call("ListInstances", request)
         return InstancePage(
             instances=[InstanceSummary(**item) for item in answer["instances"]],
             continuation_token=answer.get("continuation_token"),
         )
 
     def stats(self) -> dict[str, Any]:
-        return self._call("Stats", {})
+        return self.call("Stats", {})
 
     def heartbeat(self, instance_id: str, step: str, details: Any = None) -> bool:
         """Records a heartbeat of an activity step; False when the instance no longer runs
         (terminated, finished or purged), so the activity should stop."""
-        answer = self._call("Heartbeat", {"instance_id": instance_id, "step": step, "details": details})
+        answer = self.call("Heartbeat", {"instance_id": instance_id, "step": step, "details": details})
         return not answer.get("cancelled", False)
 
     def last_heartbeat(self, instance_id: str, step: str) -> tuple[Any, int] | None:
         """``(details, microseconds since the epoch)`` of the step's last heartbeat, or None."""
-        answer = self._call("LastHeartbeat", {"instance_id": instance_id, "step": step})
+        answer = self.call("LastHeartbeat", {"instance_id": instance_id, "step": step})
         if "at_micros" not in answer:
             return None
         return answer.get("details"), int(answer["at_micros"])

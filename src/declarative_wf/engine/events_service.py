@@ -16,10 +16,9 @@ Bad requests answer ``INVALID_ARGUMENT`` with a message that names the problem.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import grpc
 
@@ -30,17 +29,11 @@ from .eventbus import (
     SubscriptionGone,
     SubscriptionSpec,
 )
+from .json_rpc import JsonRpcClient, json_service
 
 SERVICE = "dwf.EventBus"
 
 Handler = Callable[[dict[str, Any], grpc.aio.ServicerContext], Awaitable[dict[str, Any]]]
-
-
-def _load(raw: bytes) -> Any:
-    try:
-        return json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return None
 
 
 def new_bus(db_path: Path, backend: Any, sink_url: str | None) -> EventBus:
@@ -95,7 +88,8 @@ def event_bus_handler(bus: EventBus) -> grpc.GenericRpcHandler:
     async def recent(request: dict[str, Any], context: grpc.aio.ServicerContext) -> dict[str, Any]:
         return {"events": bus.recent(int(request.get("limit") or 100))}
 
-    def unary(fn: Handler) -> grpc.RpcMethodHandler:
+    def checked(fn: Handler) -> Handler:
+        # A request that is not an object, or whose fields do not fit, is the caller's mistake.
         async def run(request: Any, context: grpc.aio.ServicerContext) -> dict[str, Any]:
             if not isinstance(request, dict):
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the request must be a JSON object")
@@ -105,15 +99,13 @@ def event_bus_handler(bus: EventBus) -> grpc.GenericRpcHandler:
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
                 raise
 
-        return grpc.unary_unary_rpc_method_handler(
-            run, request_deserializer=_load, response_serializer=lambda value: json.dumps(value).encode()
-        )
+        return run
 
     methods = {
         "Publish": publish, "Subscribe": subscribe, "Unsubscribe": unsubscribe, "Poll": poll, "Ack": ack,
         "Subscriptions": subscriptions, "Recent": recent,
     }
-    return grpc.method_handlers_generic_handler(SERVICE, {name: unary(fn) for name, fn in methods.items()})
+    return json_service(SERVICE, {name: checked(fn) for name, fn in methods.items()})
 
 
 class EventBusError(Exception):
@@ -125,31 +117,15 @@ class EventBusError(Exception):
         self.invalid = invalid
 
 
-class EventBusClient:
+class EventBusClient(JsonRpcClient):
     """``EventBusClient("127.0.0.1:50001").publish({...})``: the engine's bus from any process."""
 
     def __init__(self, address: str, timeout: float = 30.0) -> None:
-        self.address = address
-        self.timeout = timeout
-        self._channel = grpc.insecure_channel(address)
-
-    def close(self) -> None:
-        self._channel.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(address, SERVICE, timeout)
 
     def _call(self, method: str, request: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
-        call = self._channel.unary_unary(
-            f"/{SERVICE}/{method}",
-            request_serializer=lambda value: json.dumps(value).encode(),
-            response_deserializer=json.loads,
-        )
         try:
-            result: dict[str, Any] = call(request, timeout=timeout or self.timeout)
+            return self.call(method, request, timeout)
         except grpc.RpcError as error:
             code = error.code() if hasattr(error, "code") else None
             if code == grpc.StatusCode.UNIMPLEMENTED:
@@ -160,7 +136,6 @@ class EventBusClient:
             if code == grpc.StatusCode.UNAVAILABLE:
                 raise EventBusError(f"the engine at {self.address} is not reachable: {error.details()}") from None
             raise EventBusError(str(error.details()), invalid=code == grpc.StatusCode.INVALID_ARGUMENT) from None
-        return result
 
     def publish(self, event: dict[str, Any]) -> dict[str, Any]:
         return self._call("Publish", {"events": [event]})["results"][0]

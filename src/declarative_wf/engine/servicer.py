@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import grpc
@@ -20,6 +20,7 @@ from google.protobuf import empty_pb2
 
 from .backend import Backend
 from .events import EngineError, InvalidArgument
+from .json_rpc import json_service
 from .protocol import (
     TERMINAL_STATUSES,
     Status,
@@ -313,15 +314,6 @@ def _parse_time(value: Any, field: str) -> int | None:
     return timestamp_to_micros(stamp)
 
 
-def _json_or_none(raw: bytes) -> Any:
-    # A malformed body becomes None, which the handler rejects with INVALID_ARGUMENT (a raising
-    # deserializer would surface as a bare INTERNAL error).
-    try:
-        return json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
 def admin_handler(backend: Backend) -> grpc.GenericRpcHandler:
     """``ListInstances`` and ``Stats`` with JSON messages: filtered listing that the Dapr
     protocol has no message for (status, name, creation time, paging)."""
@@ -381,21 +373,9 @@ def admin_handler(backend: Backend) -> grpc.GenericRpcHandler:
         details, at = found
         return {"details": None if details is None else json.loads(details), "at_micros": at}
 
-    def unary(fn: Callable[[dict[str, Any], grpc.aio.ServicerContext], Awaitable[dict[str, Any]]]) -> grpc.RpcMethodHandler:
-        return grpc.unary_unary_rpc_method_handler(
-            fn,
-            request_deserializer=_json_or_none,
-            response_serializer=lambda value: json.dumps(value).encode(),
-        )
-
-    return grpc.method_handlers_generic_handler(
+    return json_service(
         ADMIN_SERVICE,
-        {
-            "ListInstances": unary(list_instances),
-            "Stats": unary(stats),
-            "Heartbeat": unary(heartbeat),
-            "LastHeartbeat": unary(last_heartbeat),
-        },
+        {"ListInstances": list_instances, "Stats": stats, "Heartbeat": heartbeat, "LastHeartbeat": last_heartbeat},
     )
 
 

@@ -9,8 +9,9 @@ evaluation scope; :mod:`declarative_wf.expressions.asl_eval` re-exports the publ
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
+from operator import eq, ge, gt, le, lt
 from typing import Any
 
 from .asl_paths import json_text
@@ -161,27 +162,13 @@ def error_matches(names: list[str] | tuple[str, ...], error_name: str) -> bool:
 # -- Choice comparisons (JSONPath) -----------------------------------------------------------
 
 
-_STRING_OPS = {
-    "StringEquals": lambda a, b: a == b,
-    "StringLessThan": lambda a, b: a < b,
-    "StringGreaterThan": lambda a, b: a > b,
-    "StringLessThanEquals": lambda a, b: a <= b,
-    "StringGreaterThanEquals": lambda a, b: a >= b,
-}
-_NUMERIC_OPS = {
-    "NumericEquals": lambda a, b: a == b,
-    "NumericLessThan": lambda a, b: a < b,
-    "NumericGreaterThan": lambda a, b: a > b,
-    "NumericLessThanEquals": lambda a, b: a <= b,
-    "NumericGreaterThanEquals": lambda a, b: a >= b,
-}
-_TIMESTAMP_OPS = {
-    "TimestampEquals": lambda a, b: a == b,
-    "TimestampLessThan": lambda a, b: a < b,
-    "TimestampGreaterThan": lambda a, b: a > b,
-    "TimestampLessThanEquals": lambda a, b: a <= b,
-    "TimestampGreaterThanEquals": lambda a, b: a >= b,
-}
+#: The five comparisons each of String…, Numeric… and Timestamp… has (``StringLessThan``...).
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
+    "Equals": eq, "LessThan": lt, "GreaterThan": gt, "LessThanEquals": le, "GreaterThanEquals": ge,
+}  # fmt: skip
+_STRING_OPS = {f"String{name}": fn for name, fn in _ORDER.items()}
+_NUMERIC_OPS = {f"Numeric{name}": fn for name, fn in _ORDER.items()}
+_TIMESTAMP_OPS = {f"Timestamp{name}": fn for name, fn in _ORDER.items()}
 
 
 def compare(operator: str, variable: Any, operand: Any) -> bool:

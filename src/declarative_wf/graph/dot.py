@@ -8,14 +8,16 @@ quotes from other scripts, emoji, CJK — is written as is.
 
 from __future__ import annotations
 
-import unicodedata
-
 from declarative_wf.ir import Workflow
 
 from .build import build_drawing
+from .escape import escape_label
 from .model import Cluster, ClusterKind, Drawing, DrawnNode, EdgeStyle, Shape
 
 __all__ = ["dot_quote", "to_dot"]
+
+#: Characters that would end a DOT string or start an escape (``\\N``...), escaped.
+_ESCAPED = {"\\": "\\\\", '"': '\\"'}
 
 _SHAPES: dict[Shape, str] = {
     "start": 'shape=circle, style=filled, fillcolor="#eeeeee"',
@@ -56,20 +58,7 @@ _INDENT = "    "
 
 def dot_quote(text: str) -> str:
     """``text`` as a double-quoted DOT string (an escString for labels)."""
-    out: list[str] = ['"']
-    for ch in text.replace("\r\n", "\n").replace("\r", "\n"):
-        if ch in "\n\u2028\u2029":
-            out.append("\\n")
-        elif ch in '\\"':
-            out.append("\\" + ch)
-        elif ch == "\t":
-            out.append(" ")
-        elif unicodedata.category(ch) in ("Cc", "Cs"):
-            out.append("\ufffd")  # never pass control characters on to a renderer
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+    return '"' + escape_label(text, "\\n", _ESCAPED) + '"'
 
 
 def _attrs(label: str | None, extra: str) -> str:

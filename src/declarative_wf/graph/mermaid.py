@@ -10,11 +10,11 @@ string and ``|`` ends an edge label. Line breaks become ``<br>``. Ids are plain 
 from __future__ import annotations
 
 import json
-import unicodedata
 
 from declarative_wf.ir import Workflow
 
 from .build import build_drawing
+from .escape import escape_label
 from .model import Cluster, ClusterKind, Drawing, DrawnNode, EdgeStyle, Shape
 
 __all__ = ["mermaid_text", "to_mermaid"]
@@ -63,19 +63,7 @@ _INDENT = "    "
 
 def mermaid_text(text: str) -> str:
     """``text`` as the inside of a Mermaid quoted label."""
-    out: list[str] = []
-    for ch in text.replace("\r\n", "\n").replace("\r", "\n"):
-        if ch in "\n\u2028\u2029":
-            out.append("<br>")
-        elif ch in _ENTITIES:
-            out.append(_ENTITIES[ch])
-        elif ch == "\t":
-            out.append(" ")
-        elif unicodedata.category(ch) in ("Cc", "Cs"):
-            out.append("\ufffd")  # never pass control characters on to a renderer
-        else:
-            out.append(ch)
-    return "".join(out)
+    return escape_label(text, "<br>", _ENTITIES)
 
 
 def _node(node: DrawnNode) -> str:
