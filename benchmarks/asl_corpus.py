@@ -38,28 +38,15 @@ from declarative_wf.loading import load_text
 from declarative_wf.worker import start_worker
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the corpus helpers of the tests: one reading of the cases, one equality
+
+from tests.formats.asl.corpus import json_equal, load_cases
+
 RATIO_TARGET = 1.2
 MAP_DEFINITION = {
     "StartAt": "M",
     "States": {"M": {"Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"v.$": "$"}, "End": True}}}, "End": True}},
 }
-
-
-def corpus_cases() -> list[dict[str, Any]]:
-    root = Path(os.environ.get("DWF_CORPUS") or ROOT.parent / "shared" / "corpus") / "asl-aws-recorded" / "cases"
-    return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(root.glob("*.json"))]
-
-
-def json_equal(left: Any, right: Any) -> bool:
-    if isinstance(left, bool) or isinstance(right, bool):
-        return type(left) is type(right) and left == right
-    if isinstance(left, (int, float)) and isinstance(right, (int, float)):
-        return left == right
-    if isinstance(left, dict) and isinstance(right, dict):
-        return left.keys() == right.keys() and all(json_equal(left[k], right[k]) for k in left)
-    if isinstance(left, list) and isinstance(right, list):
-        return len(left) == len(right) and all(json_equal(a, b) for a, b in zip(left, right))
-    return type(left) is type(right) and left == right
 
 
 def matches(case: dict[str, Any], state: Any) -> bool:
@@ -107,7 +94,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     options = parser.parse_args()
     small, large = (100, 1_000) if options.quick else (1_000, 10_000)
-    cases = corpus_cases()
+    cases = load_cases()
     summary: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="dwf-asl-bench-") as directory, Engine(Path(directory) / "bench.db") as engine:
         runtime = start_worker(engine.host, engine.port, Registry())

@@ -6,31 +6,19 @@ No timing assertions: speed targets live in the benchmark's output, never in tes
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "engine_throughput.py"
+from .runner import run_benchmark
+
 SHAPES = ("chain", "fan-out", "timers")
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 def run_quick(*extra: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GRPC_VERBOSITY": "ERROR"}
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", *extra],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    assert done.returncode == 0, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
-    return done
+    return run_benchmark("engine_throughput.py", "--quick", *extra, timeout=120)
 
 
 def test_quick_run_prints_a_row_per_shape() -> None:

@@ -6,25 +6,17 @@ No timing assertions: speed targets live in the benchmark's output, never in tes
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "interpreter_overhead.py"
+from .runner import run_benchmark
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 def test_quick_run_reports_both_shapes_and_the_scaling() -> None:
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick"], check=False, capture_output=True, text=True, timeout=180,
-        env={**os.environ, "GRPC_VERBOSITY": "ERROR"},
-    )
-    assert done.returncode == 0, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    done = run_benchmark("interpreter_overhead.py", "--quick", timeout=180)
     lines = done.stdout.splitlines()
     for shape in ("chain", "fan-out"):
         row = next((line for line in lines if line.split()[:1] == [shape]), None)

@@ -8,42 +8,23 @@ No timing assertions: speed targets live in the benchmark's output, never in tes
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "benchmarks" / "sw_ctk.py"
+from ..formats.asl.corpus import corpus_root
+from .runner import run_benchmark
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
-def _corpus() -> Path:
-    configured = os.environ.get("DWF_CORPUS")
-    return Path(configured) if configured else ROOT.parent / "shared" / "corpus"
-
-
 def run_quick(*extra: str) -> subprocess.CompletedProcess[str]:
-    if not (_corpus() / "serverless-workflow-1.0" / "ctk" / "features").is_dir():
+    if not (corpus_root() / "serverless-workflow-1.0" / "ctk" / "features").is_dir():
         pytest.skip(
             "Serverless Workflow corpus not found: set $DWF_CORPUS or put it at ../shared/corpus"
         )
-    env = {**os.environ, "GRPC_VERBOSITY": "ERROR"}
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", *extra],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-    assert done.returncode == 0, (
-        f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
-    )
-    return done
+    return run_benchmark("sw_ctk.py", "--quick", *extra, timeout=300)
 
 
 def test_quick_run_prints_both_rates_and_the_baseline() -> None:
@@ -72,30 +53,11 @@ def test_quick_run_json_has_positive_figures() -> None:
 
 
 def test_an_unknown_option_is_a_usage_error() -> None:
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--fast"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2 and "--fast" in done.stderr
+    done = run_benchmark("sw_ctk.py", "--fast", timeout=60, expect=2)
+    assert "--fast" in done.stderr
 
 
 def test_a_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "DWF_CORPUS": str(tmp_path / "nowhere"),
-        "GRPC_VERBOSITY": "ERROR",
-    }
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
-    assert done.returncode == 1
+    done = run_benchmark("sw_ctk.py", "--quick", timeout=60, env={"DWF_CORPUS": str(tmp_path / "nowhere")}, expect=1)
     assert "corpus not found" in done.stderr and "DWF_CORPUS" in done.stderr
     assert "Traceback" not in done.stderr

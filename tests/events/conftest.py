@@ -7,6 +7,8 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import dapr.ext.workflow as wf
@@ -55,6 +57,39 @@ def client(engine: Engine, worker: wf.WorkflowRuntime) -> Iterator[wf.DaprWorkfl
 def bus(engine: Engine) -> Iterator[EventBusClient]:
     with EventBusClient(engine.address) as client:
         yield client
+
+
+@contextmanager
+def running_engine(db: Path) -> Iterator[tuple[Engine, wf.DaprWorkflowClient]]:
+    """An engine of its own over ``db``, a worker (built-in activities) and a client, for the
+    length of the block: for tests that must not share the module's engine."""
+    with Engine(db) as engine:
+        runtime = start_worker(engine.host, engine.port)
+        workflow_client = new_client(engine.host, engine.port)
+        try:
+            yield engine, workflow_client
+        finally:
+            workflow_client.close()
+            runtime.shutdown()
+
+
+#: A Serverless Workflow started by the scheduler once a left and a right event with the same
+#: ``k`` arrived (schedule.on with correlation); it outputs the keys and types it started on.
+SW_ON_PAIR = """
+document: {dsl: '1.0.0', namespace: test, name: on-pair, version: '1.0.0'}
+schedule:
+  on:
+    all:
+      - with: {type: pair.left}
+        correlate: {k: {from: .data.k}}
+      - with: {type: pair.right}
+        correlate: {k: {from: .data.k}}
+do:
+  - collect:
+      set:
+        keys: '${ [ $workflow.input[].data.k ] }'
+        types: '${ [ $workflow.input[].type ] }'
+"""
 
 
 def graph(*nodes: Node, name: str = "events-test") -> Workflow:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,6 +23,7 @@ from declarative_wf.interpreter.workflow import make_payload
 from declarative_wf.ir.model import EventFilter, EventStrategy, ListenNode
 from declarative_wf.worker import new_client, start_worker
 
+from ..httpserver import LocalServer, QuietHandler, serving
 from .conftest import event, graph, lit, wait_done, wait_subscribed
 
 
@@ -187,7 +186,7 @@ def test_listen_survives_an_engine_restart(tmp_path: Path) -> None:
             runtime.shutdown()
 
 
-class _Sink(BaseHTTPRequestHandler):
+class _Sink(QuietHandler):
     received: ClassVar[list[dict[str, Any]]] = []
     failures_left = 2
 
@@ -201,23 +200,16 @@ class _Sink(BaseHTTPRequestHandler):
             self.send_response(202)
         self.end_headers()
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
 
 def test_events_are_forwarded_to_a_sink_with_retries(tmp_path: Path) -> None:
-    server = HTTPServer(("127.0.0.1", 0), _Sink)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/events"
-    try:
+    with serving(LocalServer(_Sink)) as server:
+        url = f"{server.url}/events"
         with Engine(tmp_path / "wf.db", options=EngineOptions(event_sink_url=url)) as engine, EventBusClient(engine.address) as client:
             client.publish(event("to.sink", {"n": 1}, id="fwd-1"))
             deadline = time.monotonic() + 15
             while not _Sink.received and time.monotonic() < deadline:
                 time.sleep(0.05)
         assert _Sink.received == [{"type": "application/cloudevents+json", "event": event("to.sink", {"n": 1}, id="fwd-1")}]
-    finally:
-        server.shutdown()
 
 
 def test_subscriptions_of_finished_instances_are_pruned(bus: Any) -> None:

@@ -26,7 +26,14 @@ from declarative_wf.interpreter.dapr_adapter import WORKFLOW_NAME
 from declarative_wf.interpreter.workflow import make_payload
 from declarative_wf.worker import new_client, start_worker
 
-from .conftest import Start, event, wait_done, wait_subscribed
+from .conftest import (
+    SW_ON_PAIR,
+    Start,
+    event,
+    running_engine,
+    wait_done,
+    wait_subscribed,
+)
 
 pytestmark = pytest.mark.integration
 PREFIX = "io.serverlessworkflow."
@@ -292,26 +299,20 @@ def test_lifecycle_events_setting(
 
 
 @pytest.fixture
-def second_engine(tmp_path: Path) -> Iterator[tuple[Engine, wf.WorkflowRuntime, wf.DaprWorkflowClient]]:
-    with Engine(tmp_path / "second.db") as engine:
-        runtime = start_worker(engine.host, engine.port)
-        workflow_client = new_client(engine.host, engine.port)
-        try:
-            yield engine, runtime, workflow_client
-        finally:
-            workflow_client.close()
-            runtime.shutdown()
+def second_engine(tmp_path: Path) -> Iterator[tuple[Engine, wf.DaprWorkflowClient]]:
+    with running_engine(tmp_path / "second.db") as running:
+        yield running
 
 
 def test_each_engine_gets_the_events_of_its_own_instances(
     client: wf.DaprWorkflowClient,
     bus: EventBusClient,
     start: Start,
-    second_engine: tuple[Engine, wf.WorkflowRuntime, wf.DaprWorkflowClient],
+    second_engine: tuple[Engine, wf.DaprWorkflowClient],
 ) -> None:
     """The worker of the second engine started last: the first engine's instances must still
     report to the first engine (before: everything went to the last worker's engine)."""
-    engine_b, _, client_b = second_engine
+    engine_b, client_b = second_engine
     document = declarative_wf.compile(FAILING.replace("failing", "routed"))
     here = start(document, {}, instance_id="routed-on-a")
     client_b.schedule_new_workflow(WORKFLOW_NAME, input=make_payload(document, {}), instance_id="routed-on-b")
@@ -326,44 +327,23 @@ def test_each_engine_gets_the_events_of_its_own_instances(
 
 # -- schedule.on correlation, worker restarts ----------------------------------------------------
 
-SW_ON = """
-document: {dsl: '1.0.0', namespace: test, name: on-pair, version: '2.0.0'}
-schedule:
-  on:
-    all:
-      - with: {type: pair.left}
-        correlate: {k: {from: .data.k}}
-      - with: {type: pair.right}
-        correlate: {k: {from: .data.k}}
-do:
-  - collect:
-      set: {keys: '${ [ $workflow.input[].data.k ] }'}
-"""
-
-
 def test_schedule_on_reports_its_correlation_before_the_start(tmp_path: Path) -> None:
     from declarative_wf.api.scheduler import embedded_scheduler
 
-    with Engine(tmp_path / "on.db") as engine:
-        runtime = start_worker(engine.host, engine.port)
-        workflow_client = new_client(engine.host, engine.port)
-        try:
-            with embedded_scheduler(engine.address, [declarative_wf.compile(SW_ON)], tick=0.05, refresh=0.1) as scheduler, \
-                    EventBusClient(engine.address) as bus:  # fmt: skip
-                deadline = time.monotonic() + 20
-                while not any(s["id"] == "schedule:on-pair" for s in bus.subscriptions()) and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                bus.publish(event("pair.left", {"k": 2}, time="2026-01-01T00:00:00Z"))
-                bus.publish(event("pair.right", {"k": 2}))
-                while not scheduler.started and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                iid = scheduler.started[0]
-                state = workflow_client.wait_for_workflow_completion(iid, timeout_in_seconds=20)
-                assert state is not None and state.runtime_status.name == "COMPLETED"
-                events = wait_for(bus, iid, "workflow.completed")
-        finally:
-            workflow_client.close()
-            runtime.shutdown()
+    with running_engine(tmp_path / "on.db") as (engine, workflow_client), \
+            embedded_scheduler(engine.address, [declarative_wf.compile(SW_ON_PAIR)], tick=0.05, refresh=0.1) as scheduler, \
+            EventBusClient(engine.address) as bus:  # fmt: skip
+        deadline = time.monotonic() + 20
+        while not any(s["id"] == "schedule:on-pair" for s in bus.subscriptions()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        bus.publish(event("pair.left", {"k": 2}, time="2026-01-01T00:00:00Z"))
+        bus.publish(event("pair.right", {"k": 2}))
+        while not scheduler.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        iid = scheduler.started[0]
+        state = workflow_client.wait_for_workflow_completion(iid, timeout_in_seconds=20)
+        assert state is not None and state.runtime_status.name == "COMPLETED"
+        events = wait_for(bus, iid, "workflow.completed")
     seen = [short(e) for e in events if "status-changed" not in e["type"]]
     assert seen[:3] == ["workflow.correlation-started", "workflow.correlation-completed", "workflow.started"], seen
     started, completed = events[0]["data"], events[1]["data"]

@@ -23,9 +23,8 @@ from declarative_wf.api.scheduler import (
 )
 from declarative_wf.engine import Engine
 from declarative_wf.engine.events_service import EventBusClient
-from declarative_wf.worker import new_client, start_worker
 
-from .conftest import event
+from .conftest import SW_ON_PAIR, event, running_engine
 
 T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 
@@ -141,23 +140,6 @@ do:
       set: {ticked: true}
 """
 
-SW_ON = """
-document: {dsl: '1.0.0', namespace: test, name: on-pair, version: '1.0.0'}
-schedule:
-  on:
-    all:
-      - with: {type: pair.left}
-        correlate: {k: {from: .data.k}}
-      - with: {type: pair.right}
-        correlate: {k: {from: .data.k}}
-do:
-  - collect:
-      set:
-        keys: '${ [ $workflow.input[].data.k ] }'
-        types: '${ [ $workflow.input[].type ] }'
-"""
-
-
 def wait_for(condition: Callable[[], Any], timeout: float = 20) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -170,30 +152,24 @@ def wait_for(condition: Callable[[], Any], timeout: float = 20) -> Any:
 
 @pytest.mark.integration
 def test_embedded_every_and_on(tmp_path: Path) -> None:
-    with Engine(tmp_path / "wf.db") as engine:
-        runtime = start_worker(engine.host, engine.port)
-        client = new_client(engine.host, engine.port)
-        workflows = [declarative_wf.compile(SW_EVERY), declarative_wf.compile(SW_ON)]
-        try:
-            with embedded_scheduler(engine.address, workflows, tick=0.05, refresh=0.1) as scheduler, EventBusClient(engine.address) as bus:
-                ticks = wait_for(lambda: [i for i in scheduler.started if i.startswith("ticker-every-")][:2])
-                for iid in ticks:
-                    state = client.wait_for_workflow_completion(iid, timeout_in_seconds=20)
-                    assert state is not None and state.runtime_status.name == "COMPLETED"
-                wait_for(lambda: any(s["id"] == "schedule:on-pair" for s in bus.subscriptions()))
-                bus.publish(event("pair.left", {"k": 1}))
-                bus.publish(event("pair.left", {"k": 2}))
-                bus.publish(event("pair.right", {"k": 2}))
-                started = wait_for(lambda: [i for i in scheduler.started if i.startswith("on-pair-on-")])
-                state = client.wait_for_workflow_completion(started[0], timeout_in_seconds=20)
-                assert state is not None and state.runtime_status.name == "COMPLETED", state
-                import json
+    workflows = [declarative_wf.compile(SW_EVERY), declarative_wf.compile(SW_ON_PAIR)]
+    with running_engine(tmp_path / "wf.db") as (engine, client), \
+            embedded_scheduler(engine.address, workflows, tick=0.05, refresh=0.1) as scheduler, EventBusClient(engine.address) as bus:
+        ticks = wait_for(lambda: [i for i in scheduler.started if i.startswith("ticker-every-")][:2])
+        for iid in ticks:
+            state = client.wait_for_workflow_completion(iid, timeout_in_seconds=20)
+            assert state is not None and state.runtime_status.name == "COMPLETED"
+        wait_for(lambda: any(s["id"] == "schedule:on-pair" for s in bus.subscriptions()))
+        bus.publish(event("pair.left", {"k": 1}))
+        bus.publish(event("pair.left", {"k": 2}))
+        bus.publish(event("pair.right", {"k": 2}))
+        started = wait_for(lambda: [i for i in scheduler.started if i.startswith("on-pair-on-")])
+        state = client.wait_for_workflow_completion(started[0], timeout_in_seconds=20)
+        assert state is not None and state.runtime_status.name == "COMPLETED", state
+        import json
 
-                assert json.loads(state.serialized_output) == {"keys": [2, 2], "types": ["pair.left", "pair.right"]}
-                assert len([i for i in scheduler.started if i.startswith("on-pair-on-")]) == 1, "k=1 has no right event yet"
-        finally:
-            client.close()
-            runtime.shutdown()
+        assert json.loads(state.serialized_output) == {"keys": [2, 2], "types": ["pair.left", "pair.right"]}
+        assert len([i for i in scheduler.started if i.startswith("on-pair-on-")]) == 1, "k=1 has no right event yet"
 
 
 @pytest.mark.integration

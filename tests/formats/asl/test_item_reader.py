@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +17,12 @@ import pytest
 from declarative_wf.activities import Registry
 from declarative_wf.activities.item_reader import ItemReaderFailed, read_items
 from declarative_wf.client import WorkflowClient
-from declarative_wf.engine import Engine
 from declarative_wf.formats.asl.runtime import execution_arn
 from declarative_wf.formats.asl.validate import validate_document
 from declarative_wf.loading import load_text
-from declarative_wf.worker import start_worker
 
-from .helpers import compile_definition
+from ...httpserver import JsonHandler, LocalServer, serving
+from .helpers import compile_definition, engine_client
 
 GET_OBJECT = "arn:aws:states:::s3:getObject"
 
@@ -111,43 +108,24 @@ def test_validation_of_readers() -> None:
 # -- on the engine --------------------------------------------------------------------------------
 
 
-class _Files(BaseHTTPRequestHandler):
+class _Files(JsonHandler):
     def do_GET(self) -> None:
         if self.path == "/items.jsonl":
-            body = b"".join(json.dumps({"sku": f"s{i}"}).encode() + b"\n" for i in range(5))
-            self.send_response(200)
+            self._send(200, b"".join(json.dumps({"sku": f"s{i}"}).encode() + b"\n" for i in range(5)))
         else:
-            body = b"not here"
-            self.send_response(404)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+            self._send(404, b"not here")
 
 
 @pytest.fixture(scope="module")
 def web() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(LocalServer(_Files)) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkflowClient]:
-    with Engine(tmp_path_factory.mktemp("reader") / "reader.db") as engine:
-        runtime = start_worker(engine.host, engine.port, Registry())
-        with WorkflowClient(engine.address) as workflow_client:
-            try:
-                yield workflow_client
-            finally:
-                runtime.shutdown()
+    with engine_client(tmp_path_factory.mktemp("reader") / "reader.db", Registry()) as workflow_client:
+        yield workflow_client
 
 
 _ids = itertools.count()

@@ -17,11 +17,9 @@ import pytest
 
 from declarative_wf.activities import Registry
 from declarative_wf.client import WorkflowClient
-from declarative_wf.engine import Engine
 from declarative_wf.task_tokens import TaskTokenError, decode, encode
-from declarative_wf.worker import start_worker
 
-from .helpers import compile_definition
+from .helpers import compile_definition, engine_client
 
 pytestmark = pytest.mark.integration
 
@@ -52,13 +50,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkflowClient]
     registry = Registry()
     registry.add(notify, "notify")
     registry.add(notify, "arn:aws:states:::sqs:sendMessage")
-    with Engine(tmp_path_factory.mktemp("tokens") / "tokens.db") as engine:
-        runtime = start_worker(engine.host, engine.port, registry)
-        with WorkflowClient(engine.address) as workflow_client:
-            try:
-                yield workflow_client
-            finally:
-                runtime.shutdown()
+    with engine_client(tmp_path_factory.mktemp("tokens") / "tokens.db", registry) as workflow_client:
+        yield workflow_client
 
 
 _ids = itertools.count()
@@ -281,22 +274,12 @@ def test_the_wait_survives_a_restart_of_engine_and_worker(tmp_path: Any) -> None
     db = tmp_path / "restart.db"
     while not TOKENS.empty():
         TOKENS.get_nowait()
-    with Engine(db) as engine:
-        runtime = start_worker(engine.host, engine.port, registry)
-        try:
-            with WorkflowClient(engine.address) as first:
-                instance = first.start(compile_definition(machine(HeartbeatSeconds=600)), {"order": 99}, instance_id="tok-restart")
-                token = next_token()["token"]
-                time.sleep(0.3)  # the instance is now waiting for the callback
-        finally:
-            runtime.shutdown()
-    with Engine(db) as engine:  # a new engine process state from the same file, a new worker
-        runtime = start_worker(engine.host, engine.port, registry)
-        try:
-            with WorkflowClient(engine.address) as second:
-                second.send_task_heartbeat(token)
-                second.send_task_success(token, {"after": "restart"})
-                done = second.wait(instance, timeout=20)
-                assert done is not None and done.status == "COMPLETED" and done.output == {"after": "restart"}
-        finally:
-            runtime.shutdown()
+    with engine_client(db, registry) as first:
+        instance = first.start(compile_definition(machine(HeartbeatSeconds=600)), {"order": 99}, instance_id="tok-restart")
+        token = next_token()["token"]
+        time.sleep(0.3)  # the instance is now waiting for the callback
+    with engine_client(db, registry) as second:  # a new engine over the same file, a new worker
+        second.send_task_heartbeat(token)
+        second.send_task_success(token, {"after": "restart"})
+        done = second.wait(instance, timeout=20)
+        assert done is not None and done.status == "COMPLETED" and done.output == {"after": "restart"}

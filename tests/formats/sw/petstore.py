@@ -33,10 +33,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
+
+from ...httpserver import JsonHandler, LocalServer, serving
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PETS = [
@@ -64,31 +65,11 @@ class State:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     server: PetstoreServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _send(self, status: int, body: bytes = b"", content_type: str | None = None, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        if content_type:
-            self.send_header("Content-Type", content_type)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _json(self, status: int, value: Any, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(value).encode(), "application/json", headers)
 
     def _dispatch(self) -> None:
-        parts = urlsplit(self.path)
-        path, query = parts.path, parse_qs(parts.query)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        path, query, body = self._request()
         state = self.server.state
         with state.lock:
             state.requests.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
@@ -233,19 +214,10 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = _dispatch
 
 
-class PetstoreServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class PetstoreServer(LocalServer):
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
+        super().__init__(Handler)
         self.state = State()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_port}"
 
     def routes(self) -> dict[str, str]:
         """Every public host of :data:`HOSTS` → this server."""
@@ -254,12 +226,5 @@ class PetstoreServer(ThreadingHTTPServer):
 
 @contextmanager
 def running_petstore() -> Iterator[PetstoreServer]:
-    server = PetstoreServer()
-    thread = threading.Thread(target=server.serve_forever, name="test-petstore", daemon=True)
-    thread.start()
-    try:
+    with serving(PetstoreServer(), "test-petstore") as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

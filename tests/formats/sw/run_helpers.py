@@ -14,7 +14,7 @@ from declarative_wf.activities.registry import Registry
 from declarative_wf.diagnostics import Diagnostic, DiagnosticError
 from declarative_wf.engine import events
 from declarative_wf.engine.store import Store
-from declarative_wf.formats import load_definition_text
+from declarative_wf.formats import load_definition, load_definition_text
 from declarative_wf.formats.sw.runtime import (
     add_lifecycle_observer,
     remove_lifecycle_observer,
@@ -48,10 +48,27 @@ def diagnostics(body: str, file: str = "wf.sw.yaml") -> list[Diagnostic]:
     raise AssertionError("the definition compiled")
 
 
+def file_diagnostics(path: Path) -> list[Diagnostic]:
+    """The problems of an invalid definition file: loaded from disk, so that what it refers to
+    (catalogs, documents next to it) resolves relative to it. Fails the test when it compiles."""
+    try:
+        load_definition(path)
+    except DiagnosticError as error:
+        return error.diagnostics
+    raise AssertionError("the definition compiled")
+
+
 def run_sw(tmp_path: Path, body: str, input: Any = None, activities: list[Any] | None = None, **kwargs: Any) -> RunResult:
     path = write(tmp_path, body)
     registry = Registry(activities or [])
     return declarative_wf.run(path, input, activities=registry, db=tmp_path / "run.db", **kwargs)
+
+
+def run_completed(tmp_path: Path, body: str, input: Any = None, **kwargs: Any) -> RunResult:
+    """:func:`run_sw`, checking that the run completed (its error is the message when not)."""
+    result = run_sw(tmp_path, body, input, **kwargs)
+    assert result.status == "COMPLETED", result.error
+    return result
 
 
 def timer_delays(db: Path, instance_id: str) -> list[float]:

@@ -4,16 +4,16 @@ directory and from a catalog served by a real local HTTP server, run on the real
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from declarative_wf.formats.sw.catalogs import function_location, raw_root
 
-from .run_helpers import diagnostics, run_sw, write
+from ...httpserver import LocalServer, QuietHandler, serving
+from .run_helpers import diagnostics, file_diagnostics, run_sw, write
 
 pytestmark = pytest.mark.integration
 
@@ -37,22 +37,31 @@ def _catalog(root: Path) -> Path:
     return root
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
+class _Quiet(QuietHandler, SimpleHTTPRequestHandler):
+    pass
+
+
+LOCAL = '{uri: "file://cat"}'  # the endpoint of a catalog in ./cat, next to the definition
+
+
+def _catalog_call(catalog: str, endpoint: str, call: str) -> str:
+    """A definition that calls one function of one catalog; the call is on line 9."""
+    return f"""
+        use:
+          catalogs:
+            {catalog}:
+              endpoint: {endpoint}
+        do:
+          - g:
+              call: {call}
+    """
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     root = _catalog(tmp_path / "served")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(LocalServer(functools.partial(_Quiet, directory=str(root)))) as server:
+        yield server.url
 
 
 def test_local_catalog_function_runs_with_its_version(tmp_path: Path) -> None:
@@ -123,77 +132,30 @@ def test_default_catalog_unset_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
 
 def test_unknown_version_lists_the_versions_found(tmp_path: Path) -> None:
     _catalog(tmp_path / "cat")
-    path = write(tmp_path, """
-        use:
-          catalogs:
-            local:
-              endpoint: {uri: "file://cat"}
-        do:
-          - g:
-              call: greet:3.0.0@local
-    """)
-    from declarative_wf.diagnostics import DiagnosticError
-    from declarative_wf.formats import load_definition
-
-    with pytest.raises(DiagnosticError) as raised:
-        load_definition(path)
-    [problem] = [d for d in raised.value.diagnostics if d.is_error]
+    found = file_diagnostics(write(tmp_path, _catalog_call("local", LOCAL, "greet:3.0.0@local")))
+    [problem] = [d for d in found if d.is_error]
     assert problem.code == "SW-E112" and "does not exist" in problem.message
     assert problem.hint == "versions found: 1.0.0, 2.0.0"
     assert problem.position is not None and problem.position.line == 9
 
 
 def test_unknown_function_over_http_and_unknown_catalog(tmp_path: Path, served: str) -> None:
-    path = write(tmp_path, f"""
-        use:
-          catalogs:
-            remote:
-              endpoint: {served}
-        do:
-          - g:
-              call: nothing:1.0.0@remote
-    """)
-    from declarative_wf.diagnostics import DiagnosticError
-    from declarative_wf.formats import load_definition
-
-    with pytest.raises(DiagnosticError) as raised:
-        load_definition(path)
-    assert any("404" in d.message for d in raised.value.diagnostics)
-    found = diagnostics("do:\n  - g:\n      call: greet:1.0.0@elsewhere\n")
-    assert any(d.code == "SW-E020" and "elsewhere" in d.message for d in found)
+    found = file_diagnostics(write(tmp_path, _catalog_call("remote", served, "nothing:1.0.0@remote")))
+    assert any("404" in d.message for d in found)
+    unknown = diagnostics("do:\n  - g:\n      call: greet:1.0.0@elsewhere\n")
+    assert any(d.code == "SW-E020" and "elsewhere" in d.message for d in unknown)
 
 
 def test_problems_inside_the_function_file_are_positioned_there(tmp_path: Path) -> None:
     _catalog(tmp_path / "cat")
-    path = write(tmp_path, """
-        use:
-          catalogs:
-            local:
-              endpoint: {uri: "file://cat"}
-        do:
-          - g:
-              call: broken:1.0.0@local
-    """)
-    from declarative_wf.diagnostics import DiagnosticError
-    from declarative_wf.formats import load_definition
-
-    with pytest.raises(DiagnosticError) as raised:
-        load_definition(path)
-    inner = [d for d in raised.value.diagnostics if d.file and d.file.endswith("broken/1.0.0/function.yaml")]
+    found = file_diagnostics(write(tmp_path, _catalog_call("local", LOCAL, "broken:1.0.0@local")))
+    inner = [d for d in found if d.file and d.file.endswith("broken/1.0.0/function.yaml")]
     assert inner and inner[0].position is not None and inner[0].position.line == 2
 
 
 def test_unreachable_catalog_warns_then_fails_when_run(tmp_path: Path) -> None:
-    result = run_sw(tmp_path, """
-        use:
-          catalogs:
-            gone:
-              endpoint: http://127.0.0.1:9/catalog
-        do:
-          - g:
-              call: greet:1.0.0@gone
-    """)
-    assert result.status == "FAILED"
+    result = run_sw(tmp_path, _catalog_call("gone", "http://127.0.0.1:9/catalog", "greet:1.0.0@gone"))
+    assert result.status == "FAILED" and result.error is not None
     assert result.error["type"].endswith("/communication") and result.error["status"] == 503
 
 
@@ -213,23 +175,10 @@ def test_function_that_is_not_a_valid_task_is_reported_in_its_file(tmp_path: Pat
     bad = root / "functions" / "bad" / "1.0.0"
     bad.mkdir(parents=True)
     (bad / "function.yaml").write_text("set:\n  a: 1\nfor: 3\n", encoding="utf-8")
-    path = write(tmp_path, """
-        use:
-          catalogs:
-            local:
-              endpoint: {uri: "file://cat"}
-        do:
-          - g:
-              call: bad:1.0.0@local
-    """)
-    from declarative_wf.diagnostics import DiagnosticError
-    from declarative_wf.formats import load_definition
-
-    with pytest.raises(DiagnosticError) as raised:
-        load_definition(path)
-    inner = [d for d in raised.value.diagnostics if d.file and d.file.endswith("bad/1.0.0/function.yaml")]
+    found = file_diagnostics(write(tmp_path, _catalog_call("local", LOCAL, "bad:1.0.0@local")))
+    inner = [d for d in found if d.file and d.file.endswith("bad/1.0.0/function.yaml")]
     assert any(d.position is not None and d.position.line == 3 and '"for" must be a mapping' in d.message for d in inner)
-    assert any(d.code == "SW-E112" and d.pointer == "/do/0/g/call" for d in raised.value.diagnostics)
+    assert any(d.code == "SW-E112" and d.pointer == "/do/0/g/call" for d in found)
 
 
 def test_definitions_from_text_cannot_read_local_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import base64
 import json
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import declarative_wf
 from declarative_wf.formats.sw import runtime
+from declarative_wf.runner import RunResult
 
 from .greeter import PROTO, SERVICE, running_greeter
 from .petstore import PetstoreServer
@@ -26,30 +29,43 @@ BASIC = {"scheme": "Basic", "parameter": base64.b64encode(b"ann:s3cret-pw").deco
 TOKEN = "tok-authz-4242"
 
 
+def _login(output_as: str) -> str:
+    """A task (its YAML, unindented) that logs in with Basic credentials, its output ``output_as``."""
+    return f"""\
+call: http
+with:
+  method: get
+  endpoint:
+    uri: {BASIC_URL}
+    authentication: {{basic: {{username: ann, password: s3cret-pw}}}}
+output:
+  as: '{output_as}'
+"""
+
+
+def _login_task(auth: str) -> str:
+    """A definition that only logs in; ``auth`` is what its output makes of ``$authorization``."""
+    return "do:\n  - login:\n" + textwrap.indent(_login(f"{{user: .user, auth: {auth}}}"), " " * 6)
+
+
 def _history_holds(tmp_path: Path, text: str) -> bool:
     return any(text.encode() in path.read_bytes() for path in tmp_path.glob("run.db*"))
 
 
-def test_output_as_sees_the_basic_credentials_sent(tmp_path: Path, petstore: PetstoreServer) -> None:
-    path = write(tmp_path, f"""
-        do:
-          - login:
-              call: http
-              with:
-                method: get
-                endpoint:
-                  uri: {BASIC_URL}
-                  authentication: {{basic: {{username: ann, password: s3cret-pw}}}}
-              output:
-                as: '{{user: .user, auth: $authorization}}'
-    """)
-    result = declarative_wf.run(path, {}, db=tmp_path / "run.db")
+def _completed(tmp_path: Path, body: str, input: Any = None) -> RunResult:
+    """Runs the definition (default activities, history in run.db) and checks it completed."""
+    result = declarative_wf.run(write(tmp_path, body), {} if input is None else input, db=tmp_path / "run.db")
     assert result.status == "COMPLETED", result.error
+    return result
+
+
+def test_output_as_sees_the_basic_credentials_sent(tmp_path: Path, petstore: PetstoreServer) -> None:
+    result = _completed(tmp_path, _login_task("$authorization"))
     assert result.output == {"user": "ann", "auth": BASIC}
 
 
 def test_export_as_sees_a_digest_authorization_and_later_tasks_get_null(tmp_path: Path, petstore: PetstoreServer) -> None:
-    path = write(tmp_path, """
+    result = _completed(tmp_path, """
         do:
           - login:
               call: http
@@ -63,30 +79,15 @@ def test_export_as_sees_a_digest_authorization_and_later_tasks_get_null(tmp_path
           - after:
               set: { ctx: '${ $context }', here: '${ $authorization }' }
     """)
-    result = declarative_wf.run(path, {}, db=tmp_path / "run.db")
-    assert result.status == "COMPLETED", result.error
     assert result.output == {"ctx": {"scheme": "Digest", "hasResponse": True}, "here": None}
 
 
 def test_without_a_mention_the_credentials_stay_out_of_the_history(tmp_path: Path, petstore: PetstoreServer) -> None:
-    body = f"""
-        do:
-          - login:
-              call: http
-              with:
-                method: get
-                endpoint:
-                  uri: {BASIC_URL}
-                  authentication: {{basic: {{username: ann, password: s3cret-pw}}}}
-              output:
-                as: '{{user: .user, auth: %s}}'
-    """
-    plain = declarative_wf.run(write(tmp_path, body % "null"), {}, db=tmp_path / "run.db")
-    assert plain.status == "COMPLETED", plain.error
+    _completed(tmp_path, _login_task("null"))
     assert not _history_holds(tmp_path, BASIC["parameter"])
     for file in tmp_path.glob("run.db*"):
         file.unlink()
-    asked = declarative_wf.run(write(tmp_path, body % "$authorization"), {}, db=tmp_path / "run.db")
+    asked = _completed(tmp_path, _login_task("$authorization"))
     assert asked.output["auth"] == BASIC
     assert _history_holds(tmp_path, BASIC["parameter"]), "asked for: the call's result carries it"
 
@@ -99,7 +100,7 @@ def test_the_task_definition_sees_a_bearer_secret_resolved_before_the_call(
     monkeypatch.setenv("DWF_SECRETS_FILE", str(secrets))
     runtime.reset_secrets()
     petstore.state.tokens[TOKEN] = {"grant": "secret"}
-    path = write(tmp_path, """
+    body = """
         use:
           secrets: [apiToken]
         do:
@@ -112,19 +113,18 @@ def test_the_task_definition_sees_a_bearer_secret_resolved_before_the_call(
                 endpoint:
                   uri: https://auth.example.com/protected
                   authentication: {bearer: {use: apiToken}}
-    """)
+    """
     try:
-        result = declarative_wf.run(path, {}, db=tmp_path / "run.db")
+        _completed(tmp_path, body)
     finally:
         runtime.reset_secrets()
-    assert result.status == "COMPLETED", result.error
     sent = [headers for _, where, headers in petstore.state.requests if where == "/protected"][-1]
     assert sent["x-auth-scheme"] == "Bearer" and sent["authorization"] == f"Bearer {TOKEN}"
     assert not _history_holds(tmp_path, TOKEN)
 
 
 def test_the_task_definition_sees_basic_credentials_from_expressions(tmp_path: Path, petstore: PetstoreServer) -> None:
-    path = write(tmp_path, f"""
+    _completed(tmp_path, f"""
         do:
           - login:
               call: http
@@ -135,9 +135,7 @@ def test_the_task_definition_sees_basic_credentials_from_expressions(tmp_path: P
                 endpoint:
                   uri: {BASIC_URL}
                   authentication: {{basic: {{username: '${{ .user }}', password: s3cret-pw}}}}
-    """)
-    result = declarative_wf.run(path, {"user": "ann"}, db=tmp_path / "run.db")
-    assert result.status == "COMPLETED", result.error
+    """, {"user": "ann"})
     sent = [headers for _, where, headers in petstore.state.requests if where.startswith("/basic-auth/")][-1]
     assert sent["x-echo"] == sent["authorization"] == "Basic " + BASIC["parameter"]
 
@@ -160,7 +158,7 @@ def test_the_task_definition_cannot_use_it_with_digest_or_oauth2() -> None:
 
 def test_openapi_output_as_sees_the_bearer_token(tmp_path: Path, petstore: PetstoreServer) -> None:
     petstore.state.tokens[TOKEN] = {"grant": "manual"}
-    path = write(tmp_path, f"""
+    result = _completed(tmp_path, f"""
         do:
           - pet:
               call: openapi
@@ -172,38 +170,23 @@ def test_openapi_output_as_sees_the_bearer_token(tmp_path: Path, petstore: Petst
               output:
                 as: '{{id: .id, auth: $authorization}}'
     """)
-    result = declarative_wf.run(path, {}, db=tmp_path / "run.db")
-    assert result.status == "COMPLETED", result.error
     assert result.output == {"id": 1, "auth": {"scheme": "Bearer", "parameter": TOKEN}}
 
 
 def test_a_use_functions_call_sees_its_own_authorization(tmp_path: Path, petstore: PetstoreServer) -> None:
-    path = write(tmp_path, f"""
-        use:
-          functions:
-            login:
-              call: http
-              with:
-                method: get
-                endpoint:
-                  uri: {BASIC_URL}
-                  authentication: {{basic: {{username: ann, password: s3cret-pw}}}}
-              output:
-                as: '{{user: .user, scheme: $authorization.scheme}}'
-        do:
-          - viaFunction:
-              call: login
-              output:
-                as: '. + {{outside: $authorization}}'
-    """)
-    result = declarative_wf.run(path, {}, db=tmp_path / "run.db")
-    assert result.status == "COMPLETED", result.error
+    login = textwrap.indent(_login("{user: .user, scheme: $authorization.scheme}"), " " * 6)
+    result = _completed(tmp_path, "use:\n  functions:\n    login:\n" + login + """
+do:
+  - viaFunction:
+      call: login
+      output:
+        as: '. + {outside: $authorization}'
+""")
     assert result.output == {"user": "ann", "scheme": "Basic", "outside": None}
 
 
 def test_authorization_is_null_where_the_task_has_no_authentication(tmp_path: Path) -> None:
-    path = write(tmp_path, "do:\n  - s:\n      set: { a: '${ $authorization }' }\n")
-    result = declarative_wf.run(path, {}, db=tmp_path / "run.db")
+    result = _completed(tmp_path, "do:\n  - s:\n      set: { a: '${ $authorization }' }\n")
     assert result.output == {"a": None}
 
 
@@ -214,7 +197,7 @@ def grpc_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 def test_grpc_export_as_sees_the_metadata_credentials(tmp_path: Path, grpc_port: int) -> None:
-    path = write(tmp_path, f"""
+    result = _completed(tmp_path, f"""
         do:
           - hello:
               call: grpc
@@ -232,6 +215,4 @@ def test_grpc_export_as_sees_the_metadata_credentials(tmp_path: Path, grpc_port:
           - after:
               set: {{ sent: '${{ .authorization }}', ctx: '${{ $context }}' }}
     """)
-    result = declarative_wf.run(path, {}, db=tmp_path / "run.db")
-    assert result.status == "COMPLETED", result.error
     assert result.output == {"sent": "Basic dTpw", "ctx": {"scheme": "Basic", "parameter": "dTpw"}}

@@ -12,36 +12,89 @@ import declarative_wf
 from declarative_wf.activities.registry import Registry
 
 from .petstore import PetstoreServer
-from .run_helpers import definition, run_sw, write
+from .run_helpers import definition, run_completed, run_sw, write
 
 pytestmark = pytest.mark.integration
 
 STD = "https://serverlessworkflow.io/spec/1.0.0/errors/"
 
 
-def test_call_http_content_with_uri_template_and_query(tmp_path: Path, petstore: PetstoreServer) -> None:
-    result = run_sw(tmp_path, """
-        do:
-          - one:
-              call: http
-              with:
-                method: get
-                endpoint: https://petstore.swagger.io/v2/pet/{petId}
-              output:
-                as: .name
-          - many:
-              call: http
-              with:
-                method: get
-                endpoint:
-                  uri: https://petstore.swagger.io/v2/pet/findByStatus
-                query:
-                  status: ${ "sold" }
-              output:
-                as: '[$input, (. | map(.name))]'
-    """, {"petId": 2})
-    assert result.status == "COMPLETED", result.error
-    assert result.output == ["Idefix", ["Garfield"]]
+HTTP_RUNS = [
+    pytest.param(
+        """
+            do:
+              - one:
+                  call: http
+                  with:
+                    method: get
+                    endpoint: https://petstore.swagger.io/v2/pet/{petId}
+                  output:
+                    as: .name
+              - many:
+                  call: http
+                  with:
+                    method: get
+                    endpoint:
+                      uri: https://petstore.swagger.io/v2/pet/findByStatus
+                    query:
+                      status: ${ "sold" }
+                  output:
+                    as: '[$input, (. | map(.name))]'
+        """,
+        {"petId": 2},
+        ["Idefix", ["Garfield"]],
+        id="call-http-content-with-uri-template-and-query",
+    ),
+    pytest.param(
+        """
+            do:
+              - follow:
+                  call: http
+                  with:
+                    method: get
+                    endpoint: https://httpbin.org/redirect-to-pet
+                    redirect: true
+                  output:
+                    as: .id
+        """,
+        None,
+        1,
+        id="call-http-redirects-only-when-asked",
+    ),
+    pytest.param(
+        """
+            use:
+              functions:
+                getPet:
+                  call: http
+                  with:
+                    method: get
+                    endpoint: https://petstore.swagger.io/v2/pet/{petId}
+                  output:
+                    as: .name
+            do:
+              - first:
+                  call: getPet
+                  with:
+                    petId: ${ .ids[0] }
+              - second:
+                  call: getPet
+                  with:
+                    petId: 3
+                  output:
+                    as: '[$input, .]'
+        """,
+        {"ids": [1]},
+        ["Milou", "Garfield"],
+        id="call-function-from-use-functions-with-arguments",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "input", "output"), HTTP_RUNS)
+def test_calls_to_the_stand_in_server(tmp_path: Path, petstore: PetstoreServer, body: str, input: Any, output: Any) -> None:
+    """Each row: a definition calling the petstore / httpbin stand-in, its input, its output."""
+    assert run_completed(tmp_path, body, input).output == output
 
 
 def test_call_http_response_and_raw_outputs(tmp_path: Path, petstore: PetstoreServer) -> None:
@@ -107,47 +160,6 @@ def test_call_http_non_2xx_is_a_communication_error_with_the_status(tmp_path: Pa
     assert result.status == "FAILED"
     assert result.error["type"] == STD + "communication" and result.error["status"] == 404
     assert result.error["title"] == "Not Found" and result.error["instance"] == "/do/0/wrapper/do/0/missing"
-
-
-def test_call_http_redirects_only_when_asked(tmp_path: Path, petstore: PetstoreServer) -> None:
-    body = """
-        do:
-          - follow:
-              call: http
-              with:
-                method: get
-                endpoint: https://httpbin.org/redirect-to-pet
-                redirect: true
-              output:
-                as: .id
-    """
-    assert run_sw(tmp_path, body).output == 1
-
-
-def test_call_function_from_use_functions_with_arguments(tmp_path: Path, petstore: PetstoreServer) -> None:
-    result = run_sw(tmp_path, """
-        use:
-          functions:
-            getPet:
-              call: http
-              with:
-                method: get
-                endpoint: https://petstore.swagger.io/v2/pet/{petId}
-              output:
-                as: .name
-        do:
-          - first:
-              call: getPet
-              with:
-                petId: ${ .ids[0] }
-          - second:
-              call: getPet
-              with:
-                petId: 3
-              output:
-                as: '[$input, .]'
-    """, {"ids": [1]})
-    assert result.output == ["Milou", "Garfield"]
 
 
 def test_call_a_registered_python_activity(tmp_path: Path) -> None:

@@ -6,44 +6,252 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from declarative_wf.formats.sw import runtime
 
-from .run_helpers import lifecycle, run_sw, timer_delays
+from .run_helpers import lifecycle, run_completed, run_sw, timer_delays
 
 pytestmark = pytest.mark.integration
 
 STD = "https://serverlessworkflow.io/spec/1.0.0/errors/"
 
 
-def test_set_replaces_the_data_with_expressions_evaluated_on_the_input(tmp_path: Path) -> None:
-    result = run_sw(tmp_path, """
-        do:
-          - shape:
-              set:
-                kind: circle
-                size: ${ .size * 2 }
-                both: '${ [.size, $input.size] }'
-    """, {"size": 3, "dropped": True})
-    assert result.status == "COMPLETED"
-    assert result.output == {"kind": "circle", "size": 6, "both": [3, 3]}
+RUNS = [
+    pytest.param(
+        """
+            do:
+              - shape:
+                  set:
+                    kind: circle
+                    size: ${ .size * 2 }
+                    both: '${ [.size, $input.size] }'
+        """,
+        {"size": 3, "dropped": True},
+        {"kind": "circle", "size": 6, "both": [3, 3]},
+        id="set-replaces-the-data-with-expressions-evaluated-on-the-input",
+    ),
+    pytest.param(
+        """
+            do:
+              - outer:
+                  do:
+                    - first:
+                        set: '${ {n: (.n + 1)} }'
+                    - second:
+                        set: '${ {n: (.n * 10)} }'
+              - after:
+                  set: { total: '${ .n }' }
+        """,
+        {"n": 1},
+        {"total": 20},
+        id="set-as-one-expression-and-nested-do",
+    ),
+    pytest.param(
+        """
+            do:
+              - pick:
+                  switch:
+                    - red:
+                        when: .color == "red"
+                        then: paint
+                  then: end
+              - paint:
+                  set: { painted: true }
+        """,
+        {"color": "blue"},
+        {"color": "blue"},
+        id="switch-without-a-match-follows-its-own-then-and-keeps-the-input",
+    ),
+    pytest.param(
+        """
+            do:
+              - loop:
+                  for:
+                    each: word
+                    in: .words
+                  while: $index < 3
+                  do:
+                    - add:
+                        set:
+                          text: '${ (.text // "") + $word }'
+                          at: '${ $index }'
+        """,
+        {"words": ["a", "b", "c", "d"]},
+        {"text": "abc", "at": 2},
+        id="for-runs-in-order-passing-each-output-on",
+    ),
+    pytest.param(
+        """
+            do:
+              - loop:
+                  for: { in: .items }
+                  do:
+                    - touch:
+                        set: { touched: '${ $item }' }
+        """,
+        {"items": []},
+        {"items": []},
+        id="for-over-an-empty-list-passes-the-input-through",
+    ),
+    pytest.param(
+        """
+            do:
+              - all:
+                  fork:
+                    branches:
+                      - slow:
+                          wait: { milliseconds: 200 }
+                      - one:
+                          set: { v: 1 }
+                      - two:
+                          set: { v: 2 }
+              - race:
+                  fork:
+                    compete: true
+                    branches:
+                      - slow:
+                          do:
+                            - pause:
+                                wait: PT5S
+                            - late:
+                                set: { winner: slow }
+                      - fast:
+                          set: { winner: fast }
+        """,
+        {"x": 0},
+        {"winner": "fast"},
+        id="fork-collects-every-branch-in-order-or-the-winner",
+    ),
+    pytest.param(
+        """
+            do:
+              - all:
+                  fork:
+                    branches:
+                      - slow:
+                          wait: { milliseconds: 100 }
+                      - one:
+                          set: { v: 1 }
+        """,
+        {"x": 0},
+        [{"x": 0}, {"v": 1}],
+        id="fork-all-output-is-the-list-of-branch-outputs",
+    ),
+    pytest.param(
+        """
+            do:
+              - count:
+                  set: { n: '${ .n + 1 }' }
+              - again:
+                  switch:
+                    - more:
+                        when: .n < 5
+                        then: count
+              - nested:
+                  do:
+                    - leave:
+                        set: { n: '${ .n }', left: true }
+                        then: exit
+                    - skipped:
+                        set: { skipped: true }
+              - last:
+                  set: { n: '${ .n }', left: '${ .left }', last: true }
+        """,
+        {"n": 0},
+        {"n": 5, "left": True, "last": True},
+        id="flow-directives-jump-backwards-to-loop-and-exit-a-nested-list",
+    ),
+    pytest.param(
+        """
+            do:
+              - nested:
+                  do:
+                    - stop:
+                        set: { stopped: true }
+                        export:
+                          as: '{why: "early"}'
+                        then: end
+              - never:
+                  set: { reached: true }
+            output:
+              as: '{result: ., context: $context}'
+        """,
+        None,
+        {"result": {"stopped": True}, "context": {"why": "early"}},
+        id="then-end-inside-a-nested-list-ends-the-workflow",
+    ),
+    pytest.param(
+        """
+            input:
+              from: .order
+            do:
+              - remember:
+                  input:
+                    from: '{id: .id}'
+                  set: { id: '${ .id }', seen: '${ $context }' }
+                  output:
+                    as: .id
+                  export:
+                    as: '{lastId: ., count: (($context.count // 0) + 1)}'
+              - useContext:
+                  set: { ctx: '${ $context }', input: '${ . }' }
+                  export:
+                    as: '$context + {done: true}'
+            output:
+              as: '{result: ., context: $context}'
+        """,
+        {"order": {"id": "o-1", "lines": 3}},
+        {
+            "result": {"ctx": {"lastId": "o-1", "count": 1}, "input": "o-1"},
+            "context": {"lastId": "o-1", "count": 1, "done": True},
+        },
+        id="input-from-output-as-export-and-context",
+    ),
+    pytest.param(
+        """
+            do:
+              - look:
+                  set: { context: '${ $context }' }
+        """,
+        None,
+        {"context": {}},
+        id="context-starts-empty",
+    ),
+    pytest.param(
+        """
+            do:
+              - quick:
+                  timeout: { after: PT5S }
+                  do:
+                    - fine:
+                        wait: { milliseconds: 10 }
+              - guarded:
+                  try:
+                    - slowWait:
+                        timeout: { after: { milliseconds: 100 } }
+                        wait: PT10S
+                  catch:
+                    errors:
+                      with: { type: https://serverlessworkflow.io/spec/1.0.0/errors/timeout }
+                    as: late
+                    do:
+                      - note:
+                          set: { timedOut: '${ $late.instance }', status: '${ $late.status }' }
+        """,
+        None,
+        {"timedOut": "/do/1/guarded/try/0/slowWait", "status": 408},
+        id="timeouts-of-waits-and-composite-tasks",
+    ),
+]
 
 
-def test_set_as_one_expression_and_nested_do(tmp_path: Path) -> None:
-    result = run_sw(tmp_path, """
-        do:
-          - outer:
-              do:
-                - first:
-                    set: '${ {n: (.n + 1)} }'
-                - second:
-                    set: '${ {n: (.n * 10)} }'
-          - after:
-              set: { total: '${ .n }' }
-    """, {"n": 1})
-    assert result.output == {"total": 20}
+@pytest.mark.parametrize(("body", "input", "output"), RUNS)
+def test_runs_to_the_expected_output(tmp_path: Path, body: str, input: Any, output: Any) -> None:
+    """Each row: a definition and its input, and the output it completes with."""
+    assert run_completed(tmp_path, body, input).output == output
 
 
 SWITCH = """
@@ -70,133 +278,6 @@ def test_switch_goes_to_the_matching_case_or_the_default(tmp_path: Path, n: int,
     assert result.output == {"size": expected}
     started = [record["task"] for kind, record in seen if kind == "task.started"]
     assert started == ["pick", "sayBig" if expected == "big" else "sayOther"]
-
-
-def test_switch_without_a_match_follows_its_own_then_and_keeps_the_input(tmp_path: Path) -> None:
-    result = run_sw(tmp_path, """
-        do:
-          - pick:
-              switch:
-                - red:
-                    when: .color == "red"
-                    then: paint
-              then: end
-          - paint:
-              set: { painted: true }
-    """, {"color": "blue"})
-    assert result.output == {"color": "blue"}
-
-
-def test_for_runs_in_order_passing_each_output_on(tmp_path: Path) -> None:
-    result = run_sw(tmp_path, """
-        do:
-          - loop:
-              for:
-                each: word
-                in: .words
-              while: $index < 3
-              do:
-                - add:
-                    set:
-                      text: '${ (.text // "") + $word }'
-                      at: '${ $index }'
-    """, {"words": ["a", "b", "c", "d"]})
-    assert result.output == {"text": "abc", "at": 2}
-
-
-def test_for_over_an_empty_list_passes_the_input_through(tmp_path: Path) -> None:
-    result = run_sw(tmp_path, """
-        do:
-          - loop:
-              for: { in: .items }
-              do:
-                - touch:
-                    set: { touched: '${ $item }' }
-    """, {"items": []})
-    assert result.output == {"items": []}
-
-
-def test_fork_collects_every_branch_in_order_or_the_winner(tmp_path: Path) -> None:
-    result = run_sw(tmp_path, """
-        do:
-          - all:
-              fork:
-                branches:
-                  - slow:
-                      wait: { milliseconds: 200 }
-                  - one:
-                      set: { v: 1 }
-                  - two:
-                      set: { v: 2 }
-          - race:
-              fork:
-                compete: true
-                branches:
-                  - slow:
-                      do:
-                        - pause:
-                            wait: PT5S
-                        - late:
-                            set: { winner: slow }
-                  - fast:
-                      set: { winner: fast }
-    """, {"x": 0})
-    assert result.output == {"winner": "fast"}
-
-
-def test_fork_all_output_is_the_list_of_branch_outputs(tmp_path: Path) -> None:
-    result = run_sw(tmp_path, """
-        do:
-          - all:
-              fork:
-                branches:
-                  - slow:
-                      wait: { milliseconds: 100 }
-                  - one:
-                      set: { v: 1 }
-    """, {"x": 0})
-    assert result.output == [{"x": 0}, {"v": 1}]
-
-
-def test_flow_directives_jump_backwards_to_loop_and_exit_a_nested_list(tmp_path: Path) -> None:
-    result = run_sw(tmp_path, """
-        do:
-          - count:
-              set: { n: '${ .n + 1 }' }
-          - again:
-              switch:
-                - more:
-                    when: .n < 5
-                    then: count
-          - nested:
-              do:
-                - leave:
-                    set: { n: '${ .n }', left: true }
-                    then: exit
-                - skipped:
-                    set: { skipped: true }
-          - last:
-              set: { n: '${ .n }', left: '${ .left }', last: true }
-    """, {"n": 0})
-    assert result.output == {"n": 5, "left": True, "last": True}
-
-
-def test_then_end_inside_a_nested_list_ends_the_workflow(tmp_path: Path) -> None:
-    result = run_sw(tmp_path, """
-        do:
-          - nested:
-              do:
-                - stop:
-                    set: { stopped: true }
-                    export:
-                      as: '{why: "early"}'
-                    then: end
-          - never:
-              set: { reached: true }
-        output:
-          as: '{result: ., context: $context}'
-    """)
-    assert result.output == {"result": {"stopped": True}, "context": {"why": "early"}}
 
 
 def test_if_skips_a_task_whose_condition_is_false(tmp_path: Path) -> None:
@@ -262,32 +343,6 @@ def test_wait_uses_a_durable_timer_of_the_given_duration(tmp_path: Path) -> None
     assert timer_delays(tmp_path / "run.db", result.instance_id) == [0.15, 0.25, 0.05]
 
 
-def test_input_from_output_as_export_and_context(tmp_path: Path) -> None:
-    result = run_sw(tmp_path, """
-        input:
-          from: .order
-        do:
-          - remember:
-              input:
-                from: '{id: .id}'
-              set: { id: '${ .id }', seen: '${ $context }' }
-              output:
-                as: .id
-              export:
-                as: '{lastId: ., count: (($context.count // 0) + 1)}'
-          - useContext:
-              set: { ctx: '${ $context }', input: '${ . }' }
-              export:
-                as: '$context + {done: true}'
-        output:
-          as: '{result: ., context: $context}'
-    """, {"order": {"id": "o-1", "lines": 3}})
-    assert result.output == {
-        "result": {"ctx": {"lastId": "o-1", "count": 1}, "input": "o-1"},
-        "context": {"lastId": "o-1", "count": 1, "done": True},
-    }
-
-
 def test_export_sees_input_and_output_and_checks_its_schema(tmp_path: Path) -> None:
     body = """
         do:
@@ -310,15 +365,6 @@ def test_export_sees_input_and_output_and_checks_its_schema(tmp_path: Path) -> N
     invalid = run_sw(tmp_path, body, {"n": 30})
     assert invalid.error["type"] == STD + "validation" and invalid.error["instance"] == "/do/0/compute"
     assert "60 is greater than the maximum of 10" in invalid.error["detail"]
-
-
-def test_context_starts_empty(tmp_path: Path) -> None:
-    result = run_sw(tmp_path, """
-        do:
-          - look:
-              set: { context: '${ $context }' }
-    """)
-    assert result.output == {"context": {}}
 
 
 def test_runtime_arguments_workflow_task_and_runtime(tmp_path: Path) -> None:
@@ -459,31 +505,6 @@ def test_task_and_workflow_timeouts_raise_the_timeout_error(tmp_path: Path) -> N
               wait: PT5S
     """)
     assert workflow_timeout.error["type"] == STD + "timeout" and workflow_timeout.error["instance"] == "/"
-
-
-def test_timeouts_of_waits_and_composite_tasks(tmp_path: Path) -> None:
-    result = run_sw(tmp_path, """
-        do:
-          - quick:
-              timeout: { after: PT5S }
-              do:
-                - fine:
-                    wait: { milliseconds: 10 }
-          - guarded:
-              try:
-                - slowWait:
-                    timeout: { after: { milliseconds: 100 } }
-                    wait: PT10S
-              catch:
-                errors:
-                  with: { type: https://serverlessworkflow.io/spec/1.0.0/errors/timeout }
-                as: late
-                do:
-                  - note:
-                      set: { timedOut: '${ $late.instance }', status: '${ $late.status }' }
-    """)
-    assert result.status == "COMPLETED", result.error
-    assert result.output == {"timedOut": "/do/1/guarded/try/0/slowWait", "status": 408}
 
 
 def test_expression_failures_are_expression_errors(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ durable timers of the instance history."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -33,24 +34,35 @@ class Flaky:
         return {"calls": self.calls}
 
 
-def retry_body(backoff: str, count: int = 3, extra: str = "") -> str:
-    return f"""
+def guarded_flaky(catch: str, task: str = "guarded", use: str = "") -> str:
+    """A definition whose one task tries ``call: flaky`` and catches with ``catch`` (the YAML
+    under ``catch:``); ``use`` (YAML) goes before ``do``."""
+    return (
+        textwrap.indent(textwrap.dedent(use), " " * 8)
+        + f"""
         do:
-          - attempt:
+          - {task}:
               try:
                 - call:
                     call: flaky
               catch:
-                errors:
-                  with:
-                    type: https://serverlessworkflow.io/spec/1.0.0/errors/communication
-                retry:
-                  delay: {{ milliseconds: 100 }}
-                  backoff: {{ {backoff}: {{}} }}
-                  limit:
-                    attempt: {{ count: {count} }}
-                  {extra}
-    """
+"""
+        + textwrap.indent(textwrap.dedent(catch).lstrip("\n"), " " * 16)
+    )
+
+
+def retry_body(backoff: str, count: int = 3, extra: str = "") -> str:
+    return guarded_flaky(f"""
+        errors:
+          with:
+            type: https://serverlessworkflow.io/spec/1.0.0/errors/communication
+        retry:
+          delay: {{ milliseconds: 100 }}
+          backoff: {{ {backoff}: {{}} }}
+          limit:
+            attempt: {{ count: {count} }}
+          {extra}
+    """, task="attempt")
 
 
 @pytest.mark.parametrize(
@@ -98,20 +110,14 @@ def test_retries_exhausted_then_the_catch_handles_the_error(tmp_path: Path) -> N
     ],
 )
 def test_type_filters_accept_every_standard_spelling(tmp_path: Path, filter_type: str) -> None:
-    result = run_sw(tmp_path, f"""
+    result = run_sw(tmp_path, guarded_flaky(f"""
+        errors:
+          with: {{ type: "{filter_type}", status: 503 }}
+        as: err
         do:
-          - guarded:
-              try:
-                - call:
-                    call: flaky
-              catch:
-                errors:
-                  with: {{ type: "{filter_type}", status: 503 }}
-                as: err
-                do:
-                  - keep:
-                      set: {{ caught: '${{ $err }}' }}
-    """, activities=[Flaky(fail=1)])
+          - keep:
+              set: {{ caught: '${{ $err }}' }}
+    """), activities=[Flaky(fail=1)])
     assert result.status == "COMPLETED"
     caught = result.output["caught"]
     assert caught["type"] == STD + "communication" and caught["status"] == 503
@@ -127,16 +133,7 @@ def test_type_filters_accept_every_standard_spelling(tmp_path: Path, filter_type
     ],
 )
 def test_unmatched_filters_let_the_error_through(tmp_path: Path, with_: str) -> None:
-    result = run_sw(tmp_path, f"""
-        do:
-          - guarded:
-              try:
-                - call:
-                    call: flaky
-              catch:
-                errors:
-                  with: {with_}
-    """, activities=[Flaky(fail=1)])
+    result = run_sw(tmp_path, guarded_flaky(f"errors:\n  with: {with_}\n"), activities=[Flaky(fail=1)])
     assert result.status == "FAILED"
     assert result.error["status"] == 503 and result.error["instance"] == "/do/0/guarded/try/0/call"
 
@@ -178,20 +175,14 @@ def test_catch_without_do_continues_with_the_try_input(tmp_path: Path) -> None:
 
 def test_reusable_retry_policy_and_error(tmp_path: Path) -> None:
     flaky = Flaky(fail=1)
-    result = run_sw(tmp_path, """
+    use = """
         use:
           retries:
             quick:
               delay: { milliseconds: 10 }
               limit: { attempt: { count: 1 } }
-        do:
-          - guarded:
-              try:
-                - call:
-                    call: flaky
-              catch:
-                retry: quick
-    """, activities=[flaky])
+    """
+    result = run_sw(tmp_path, guarded_flaky("retry: quick\n", use=use), activities=[flaky])
     assert result.output == {"calls": 2}
     assert timer_delays(tmp_path / "run.db", result.instance_id) == [0.01]
 

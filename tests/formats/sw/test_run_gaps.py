@@ -13,7 +13,7 @@ import pytest
 
 import declarative_wf
 
-from .run_helpers import compile_text, definition, run_sw, write
+from .run_helpers import compile_text, definition, run_completed, run_sw, write
 
 pytestmark = pytest.mark.integration
 
@@ -79,57 +79,68 @@ def test_attempt_duration_compiles_without_the_not_enforced_warning() -> None:
 
 # -- catch data, export $input ----------------------------------------------------------------
 
+CATCH_AND_EXPORT_RUNS = [
+    pytest.param(
+        """
+            do:
+              - guarded:
+                  input:
+                    from: '${ .inner }'
+                  try:
+                    - fail:
+                        raise:
+                          error: { type: https://example.com/boom, status: 500 }
+                  catch:
+                    as: oops
+                    do:
+                      - handle:
+                          set: { seen: '${ . }', status: '${ $oops.status }' }
+                  output:
+                    as: '{wrapped: .}'
+        """,
+        {"inner": {"v": 1}, "other": 2},
+        {"wrapped": {"seen": {"v": 1}, "status": 500}},
+        id="catch-do-starts-from-the-transformed-input-and-output-as-applies",
+    ),
+    pytest.param(
+        """
+            do:
+              - guarded:
+                  input:
+                    from: '${ {v: .a} }'
+                  try:
+                    - fail:
+                        raise:
+                          error: { type: https://example.com/boom, status: 500 }
+                  catch: {}
+        """,
+        {"a": 7, "b": 8},
+        {"v": 7},
+        id="a-caught-task-without-do-outputs-its-transformed-input",
+    ),
+    pytest.param(
+        """
+            do:
+              - plain:
+                  input:
+                    from: '${ {picked: .a} }'
+                  set: { literal: true }
+                  export:
+                    as: '{in: $input, out: $output}'
+              - show:
+                  set: { ctx: '${ $context }' }
+        """,
+        {"a": 1},
+        {"ctx": {"in": {"picked": 1}, "out": {"literal": True}}},
+        id="export-input-is-the-transformed-input-even-without-other-expressions",
+    ),
+]
 
-def test_catch_do_starts_from_the_transformed_input_and_output_as_applies(tmp_path: Path) -> None:
-    result = run_sw(tmp_path, """
-        do:
-          - guarded:
-              input:
-                from: '${ .inner }'
-              try:
-                - fail:
-                    raise:
-                      error: { type: https://example.com/boom, status: 500 }
-              catch:
-                as: oops
-                do:
-                  - handle:
-                      set: { seen: '${ . }', status: '${ $oops.status }' }
-              output:
-                as: '{wrapped: .}'
-    """, {"inner": {"v": 1}, "other": 2})
-    assert result.status == "COMPLETED", result.error
-    assert result.output == {"wrapped": {"seen": {"v": 1}, "status": 500}}
 
-
-def test_a_caught_task_without_do_outputs_its_transformed_input(tmp_path: Path) -> None:
-    result = run_sw(tmp_path, """
-        do:
-          - guarded:
-              input:
-                from: '${ {v: .a} }'
-              try:
-                - fail:
-                    raise:
-                      error: { type: https://example.com/boom, status: 500 }
-              catch: {}
-    """, {"a": 7, "b": 8})
-    assert result.output == {"v": 7}
-
-
-def test_export_input_is_the_transformed_input_even_without_other_expressions(tmp_path: Path) -> None:
-    result = run_sw(tmp_path, """
-        do:
-          - plain:
-              input:
-                from: '${ {picked: .a} }'
-              set: { literal: true }
-              export:
-                as: '{in: $input, out: $output}'
-          - show:
-              set: { ctx: '${ $context }' }
-    """, {"a": 1})
-    assert result.output == {"ctx": {"in": {"picked": 1}, "out": {"literal": True}}}
+@pytest.mark.parametrize(("body", "input", "output"), CATCH_AND_EXPORT_RUNS)
+def test_catch_data_and_export_input(tmp_path: Path, body: str, input: Any, output: Any) -> None:
+    """Each row: a definition and its input, and the output it completes with."""
+    assert run_completed(tmp_path, body, input).output == output
 
 
 # -- schemas of functions and of embedded children ----------------------------------------------

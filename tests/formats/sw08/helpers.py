@@ -23,6 +23,18 @@ from declarative_wf.worker import new_client, start_worker
 
 from .activities import REGISTRY
 
+#: The header of every 0.8 test definition; the tests add ``states`` (and what they use).
+HEAD = """\
+id: {id}
+version: '1.0'
+specVersion: '0.8'
+"""
+
+
+def definition(id: str, body: str) -> str:
+    """A complete 0.8 document: :data:`HEAD` with that ``id``, then ``body``."""
+    return HEAD.format(id=id) + body
+
 
 def write(directory: Path, name: str, text: str) -> Path:
     path = directory / name
@@ -35,6 +47,11 @@ def run_text(
 ) -> RunResult:
     """Writes the definition and runs it to its end with ``declarative_wf.run``."""
     return run(write(directory, name, text), value, activities=REGISTRY, timeout=60)
+
+
+def run_definition(directory: Path, id: str, body: str, value: Any = None) -> RunResult:
+    """Runs :func:`definition` ``(id, body)`` to its end, like :func:`run_text`."""
+    return run_text(directory, definition(id, body), value)
 
 
 @dataclass

@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from .activities import CALLS
-from .helpers import session, write
+from .helpers import definition, session, write
 
 pytestmark = pytest.mark.integration
-
-HEAD = """\
-id: {id}
-version: '1.0'
-specVersion: '0.8'
-"""
-
 
 # -- events -------------------------------------------------------------------------------------
 
@@ -34,9 +28,10 @@ def test_event_state_and_callback(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "events.sw.yaml",
-        HEAD.format(id="eventful")
-        + EVENTS
-        + """\
+        definition(
+            "eventful",
+            EVENTS
+            + """\
 functions:
   - { name: greetingFunction, type: custom, operation: greet }
   - { name: startJob, type: custom, operation: start }
@@ -60,6 +55,7 @@ states:
     timeouts: { eventTimeout: PT20S }
     end: true
 """,
+        ),
     )
     with session(tmp_path) as running:
         instance = running.start(path, {"order": 1})
@@ -76,13 +72,12 @@ states:
     }  # fmt: skip
 
 
-def test_event_state_exclusive_takes_the_first_event(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        "exclusive.sw.yaml",
-        HEAD.format(id="exclusive")
-        + EVENTS
-        + """\
+@pytest.mark.parametrize(
+    ("id", "states", "value", "raised", "expected"),
+    [
+        pytest.param(
+            "exclusive",
+            """\
 states:
   - name: Decision
     type: event
@@ -93,21 +88,14 @@ states:
         eventDataFilter: { toStateData: "${ .rejected }" }
     end: true
 """,
-    )
-    with session(tmp_path) as running:
-        instance = running.start(path, {})
-        running.raise_event(instance, "org.approvals.rejected", {"why": "no"})
-        status, output, _ = running.wait(instance)
-    assert (status, output) == ("COMPLETED", {"rejected": {"why": "no"}})
-
-
-def test_event_state_not_exclusive_waits_for_all(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        "all.sw.yaml",
-        HEAD.format(id="all-events")
-        + EVENTS
-        + """\
+            {},
+            [("org.approvals.rejected", {"why": "no"})],
+            {"rejected": {"why": "no"}},
+            id="event-state-exclusive-takes-the-first-event",
+        ),
+        pytest.param(
+            "all-events",
+            """\
 states:
   - name: Both
     type: event
@@ -119,22 +107,63 @@ states:
         eventDataFilter: { data: "${ .status }", toStateData: "${ .b }" }
     end: true
 """,
-    )
+            {},
+            [("org.jobs.done", {"status": "ok"}), ("org.approvals.approved", {"by": "bo"})],
+            {"a": {"by": "bo"}, "b": "ok"},
+            id="event-state-not-exclusive-waits-for-all",
+        ),
+        pytest.param(
+            "no-event",
+            """\
+errors:
+  - { name: No answer, code: Timeout }
+states:
+  - name: Wait
+    type: event
+    timeouts: { eventTimeout: PT0.5S }
+    onEvents:
+      - eventRefs: [ Approved ]
+    onErrors: [ { errorRef: No answer, transition: Route } ]
+    end: true
+  - name: Route
+    type: switch
+    stateDataFilter: { input: "${ {n: .n} }", output: "${ {routed: .n} }" }
+    dataConditions:
+      - { condition: "${ .n > 1 }", end: true }
+    defaultCondition: { end: true }
+""",
+            {"n": 5, "other": 1},
+            [],  # none: the event state times out
+            {"routed": 5},
+            id="event-state-timeout-is-an-error-and-switch-filters-apply",
+        ),
+    ],
+)
+def test_event_states_end_with_the_events_raised(
+    tmp_path: Path,
+    id: str,
+    states: str,
+    value: Any,
+    raised: list[tuple[str, Any]],
+    expected: Any,
+) -> None:
+    """One instance of :data:`EVENTS` + ``states``, the events raised to it in this order."""
+    path = write(tmp_path, f"{id}.sw.yaml", definition(id, EVENTS + states))
     with session(tmp_path) as running:
-        instance = running.start(path, {})
-        running.raise_event(instance, "org.jobs.done", {"status": "ok"})
-        running.raise_event(instance, "org.approvals.approved", {"by": "bo"})
-        status, output, _ = running.wait(instance)
-    assert (status, output) == ("COMPLETED", {"a": {"by": "bo"}, "b": "ok"})
+        instance = running.start(path, value)
+        for event_type, data in raised:
+            running.raise_event(instance, event_type, data)
+        assert running.wait(instance)[:2] == ("COMPLETED", expected)
 
 
 def test_switch_on_events_and_event_timeout(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "switch.sw.yaml",
-        HEAD.format(id="switch-events")
-        + EVENTS
-        + """\
+        definition(
+            "switch-events",
+            EVENTS
+            + """\
 states:
   - name: Wait decision
     type: switch
@@ -156,6 +185,7 @@ states:
     data: { expired: true }
     end: true
 """,
+        ),
     )
     with session(tmp_path) as running:
         approved = running.start(path, {"n": 1})
@@ -174,8 +204,9 @@ def test_produce_and_consume_events_through_the_bus(tmp_path: Path) -> None:
     responder = write(
         tmp_path,
         "responder.sw.yaml",
-        HEAD.format(id="responder")
-        + """\
+        definition(
+            "responder",
+            """\
 events:
   - { name: Request, type: org.example.request, source: asker }
   - { name: Reply, type: org.example.reply, source: responder, kind: produced }
@@ -191,12 +222,14 @@ states:
           data: "${ {answer: (.request.q * 2)} }"
           contextAttributes: { subject: answers }
 """,
+        ),
     )
     asker = write(
         tmp_path,
         "asker.sw.yaml",
-        HEAD.format(id="asker")
-        + """\
+        definition(
+            "asker",
+            """\
 events:
   - { name: Request, type: org.example.request, source: asker, kind: produced }
   - { name: Reply, type: org.example.reply, source: responder }
@@ -212,6 +245,7 @@ states:
         actionDataFilter: { toStateData: "${ .reply }" }
     end: true
 """,
+        ),
     )
     with session(tmp_path) as running:
         answering = running.start(responder, {})
@@ -226,35 +260,3 @@ states:
     assert events["org.example.reply"]["source"] == "responder"
     assert events["org.example.reply"]["subject"] == "answers"
     assert events["org.example.request"]["data"] == {"q": 21}
-
-
-def test_event_state_timeout_is_an_error_and_switch_filters_apply(
-    tmp_path: Path,
-) -> None:
-    path = write(
-        tmp_path,
-        "timeout.sw.yaml",
-        HEAD.format(id="no-event")
-        + EVENTS
-        + """\
-errors:
-  - { name: No answer, code: Timeout }
-states:
-  - name: Wait
-    type: event
-    timeouts: { eventTimeout: PT0.5S }
-    onEvents:
-      - eventRefs: [ Approved ]
-    onErrors: [ { errorRef: No answer, transition: Route } ]
-    end: true
-  - name: Route
-    type: switch
-    stateDataFilter: { input: "${ {n: .n} }", output: "${ {routed: .n} }" }
-    dataConditions:
-      - { condition: "${ .n > 1 }", end: true }
-    defaultCondition: { end: true }
-""",
-    )
-    with session(tmp_path) as running:
-        instance = running.start(path, {"n": 5, "other": 1})
-        assert running.wait(instance)[:2] == ("COMPLETED", {"routed": 5})

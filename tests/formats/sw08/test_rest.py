@@ -4,88 +4,63 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from .helpers import run_text
+from ...httpserver import JsonHandler, LocalServer, serving
+from .helpers import definition, run_text
 
 pytestmark = pytest.mark.integration
-
-HEAD = """\
-id: {id}
-version: '1.0'
-specVersion: '0.8'
-"""
-
 
 # -- rest functions: OpenAPI operations over real HTTP ---------------------------------------------
 
 
-class _Api(BaseHTTPRequestHandler):
+class _Api(JsonHandler):
     def do_GET(self) -> None:
         if self.path.startswith("/vault/"):
             expected = "Basic " + base64.b64encode(b"ann:s3cret").decode()
             if self.headers.get("Authorization") != expected:
-                self._send(401, {"message": "who are you?"})
+                self._json(401, {"message": "who are you?"})
             else:
-                self._send(200, {"secret": self.path.rsplit("/", 1)[-1]})
+                self._json(200, {"secret": self.path.rsplit("/", 1)[-1]})
         elif self.path.startswith("/pets/"):
             pet = self.path.rsplit("/", 1)[-1]
             if pet == "missing":
-                self._send(404, {"message": "no such pet"})
+                self._json(404, {"message": "no such pet"})
             else:
-                self._send(200, {"id": pet, "name": f"pet {pet}"})
+                self._json(200, {"id": pet, "name": f"pet {pet}"})
         else:
-            self._send(404, {"message": "unknown path"})
-
-    def _send(self, status: int, body: object) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+            self._json(404, {"message": "unknown path"})
 
 
 @pytest.fixture
 def pet_api(tmp_path: Path) -> Iterator[Path]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Api)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    document = {
-        "openapi": "3.0.0", "info": {"title": "pets", "version": "1"},
-        "servers": [{"url": f"http://127.0.0.1:{server.server_address[1]}"}],
-        "paths": {
-            "/pets/{petId}": {"get": {
-                "operationId": "getPet",
-                "parameters": [{"name": "petId", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "a pet"}},
-            }},
-            "/vault/{key}": {"get": {
-                "operationId": "readVault",
-                "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "a secret"}},
-            }},
-        },
-    }  # fmt: skip
-    (tmp_path / "petstore.json").write_text(json.dumps(document), encoding="utf-8")
-    try:
+    with serving(LocalServer(_Api)) as server:
+        document = {
+            "openapi": "3.0.0", "info": {"title": "pets", "version": "1"},
+            "servers": [{"url": server.url}],
+            "paths": {
+                "/pets/{petId}": {"get": {
+                    "operationId": "getPet",
+                    "parameters": [{"name": "petId", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "a pet"}},
+                }},
+                "/vault/{key}": {"get": {
+                    "operationId": "readVault",
+                    "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "a secret"}},
+                }},
+            },
+        }  # fmt: skip
+        (tmp_path / "petstore.json").write_text(json.dumps(document), encoding="utf-8")
         yield tmp_path
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
-REST = (
-    HEAD.format(id="pets")
-    + """\
+REST = definition(
+    "pets",
+    """\
 functions:
   - name: getPet
     operation: file://petstore.json#getPet
@@ -105,7 +80,7 @@ states:
     type: inject
     data: { unknown: true }
     end: true
-"""
+""",
 )
 
 
@@ -123,9 +98,9 @@ def test_rest_function_calls_the_openapi_operation(pet_api: Path) -> None:
 
 
 def test_rest_function_with_basic_auth(pet_api: Path) -> None:
-    text = (
-        HEAD.format(id="vault")
-        + """\
+    text = definition(
+        "vault",
+        """\
 auth:
   - { name: vault-login, scheme: basic, properties: { username: ann, password: PASSWORD } }
 functions:
@@ -140,7 +115,7 @@ states:
     onErrors: [ { errorRef: Unauthorized, transition: Denied } ]
     end: true
   - { name: Denied, type: inject, data: { denied: true }, end: true }
-"""
+""",
     )
     allowed = run_text(pet_api, text.replace("PASSWORD", "s3cret"), {})
     assert (allowed.status, allowed.output) == ("COMPLETED", {"secret": "k1"}), allowed

@@ -1,4 +1,7 @@
-"""One embedded engine, worker and petstore stand-in for every scenario of the session."""
+"""One embedded engine and worker for every scenario of the session. The petstore stand-in
+(with petstore.swagger.io, httpbin.org... routed to it while a scenario runs) is the
+``petstore`` fixture of ../conftest.py: the worker runs in this process, so the Python routing
+API reaches its http activity."""
 
 from __future__ import annotations
 
@@ -6,12 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from declarative_wf.activities import sw_calls
-from declarative_wf.activities.auth import clear_token_cache
-from declarative_wf.activities.http import set_http_routes
-
 from ..greeter import running_greeter
-from ..petstore import PetstoreServer
 from .harness import Harness, running_harness
 
 
@@ -19,19 +17,6 @@ from .harness import Harness, running_harness
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     with running_harness(tmp_path_factory.mktemp("ctk")) as running:
         yield running
-
-
-@pytest.fixture()
-def routed(petstore_server: PetstoreServer) -> Iterator[PetstoreServer]:
-    """petstore.swagger.io, httpbin.org... go to the stand-in while a scenario runs (the worker
-    runs in this process, so the Python routing API reaches its http activity)."""
-    set_http_routes(petstore_server.routes())
-    clear_token_cache()
-    sw_calls.clear_document_cache()
-    try:
-        yield petstore_server
-    finally:
-        set_http_routes(None)
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ from declarative_wf.diagnostics import DiagnosticError
 from declarative_wf.ir import Workflow
 from declarative_wf.loading import load_text
 
+from ...asl.corpus import json_equal
 from .harness import Harness, Outcome, is_top_level
 from .runner import Scenario, Step
 
@@ -106,19 +107,6 @@ def yaml_value(text: str | None, where: str) -> Any:
         return load_text(wrapped, where, syntax="yaml").data["value"]
     except DiagnosticError as error:
         raise StepFailure(f"{where}: the doc string is not YAML: {error}") from None
-
-
-def json_equal(left: Any, right: Any) -> bool:
-    """Equal as JSON values: key order does not matter, ``1 == 1.0``, ``true != 1``."""
-    if isinstance(left, bool) or isinstance(right, bool):
-        return type(left) is type(right) and left == right
-    if isinstance(left, (int, float)) and isinstance(right, (int, float)):
-        return left == right
-    if isinstance(left, dict) and isinstance(right, dict):
-        return left.keys() == right.keys() and all(json_equal(left[k], right[k]) for k in left)
-    if isinstance(left, list) and isinstance(right, list):
-        return len(left) == len(right) and all(json_equal(a, b) for a, b in zip(left, right))
-    return type(left) is type(right) and left == right
 
 
 _MISSING = object()
@@ -368,17 +356,27 @@ def _task_end(world: World, task: str, where: str) -> tuple[str, dict[str, Any]]
     return ends[-1]
 
 
+#: How a step names each way a task ends, in its failure message.
+_ENDS = {"task.completed": "completed", "task.faulted": "a fault", "task.cancelled": "cancelled"}
+
+
+def _ended_as(world: World, task: str, kind: str, where: str) -> dict[str, Any]:
+    """The record of the end of ``task``; a step failure when it ended otherwise than ``kind``."""
+    ended, record = _task_end(world, task, where)
+    if ended != kind:
+        error = record.get("error")
+        raise StepFailure(f"{where}: task {task} ended with {ended}, not {_ENDS[kind]}" + (f": {show(error)}" if error else ""))
+    return record
+
+
 @step(r"(\S+) should complete")
 def then_task_complete(world: World, task: str, where: str) -> None:
-    kind, record = _task_end(world, task, where)
-    if kind != "task.completed":
-        raise StepFailure(f"{where}: task {task} ended with {kind}: {show(record.get('error'))}")
+    _ended_as(world, task, "task.completed", where)
 
 
 @step(r"(\S+) should complete with output:", doc=True)
 def then_task_complete_with(world: World, task: str, doc: str, where: str) -> None:
-    then_task_complete(world, task, where)
-    _, record = _task_end(world, task, where)
+    record = _ended_as(world, task, "task.completed", where)
     expected = yaml_value(doc, where)
     if not json_equal(record.get("output"), expected):
         raise StepFailure(f"{where}: task {task} output\n{show(record.get('output'))}\nis not\n{show(expected)}")
@@ -386,23 +384,18 @@ def then_task_complete_with(world: World, task: str, doc: str, where: str) -> No
 
 @step(r"(\S+) should fault")
 def then_task_fault(world: World, task: str, where: str) -> None:
-    kind, _ = _task_end(world, task, where)
-    if kind != "task.faulted":
-        raise StepFailure(f"{where}: task {task} ended with {kind}, not a fault")
+    _ended_as(world, task, "task.faulted", where)
 
 
 @step(r"(\S+) should fault with error:", doc=True)
 def then_task_fault_with(world: World, task: str, doc: str, where: str) -> None:
-    then_task_fault(world, task, where)
-    _, record = _task_end(world, task, where)
+    record = _ended_as(world, task, "task.faulted", where)
     _match_error(record.get("error"), yaml_value(doc, where), where)
 
 
 @step(r"(\S+) should cancel")
 def then_task_cancel(world: World, task: str, where: str) -> None:
-    kind, _ = _task_end(world, task, where)
-    if kind != "task.cancelled":
-        raise StepFailure(f"{where}: task {task} ended with {kind}, not cancelled")
+    _ended_as(world, task, "task.cancelled", where)
 
 
 # -- running --------------------------------------------------------------------------------------

@@ -35,12 +35,12 @@ def _params(scenarios: list[Scenario], prefix: str) -> list[Any]:
 
 @pytest.mark.skipif(not CTK, reason=MISSING)
 @pytest.mark.parametrize("scenario", _params(CTK, "ctk/"))
-def test_ctk(scenario: Scenario, harness: Harness, routed: PetstoreServer, tmp_path: Path) -> None:
+def test_ctk(scenario: Scenario, harness: Harness, petstore: PetstoreServer, tmp_path: Path) -> None:
     run_scenario(World(harness, scenario, tmp_path))
 
 
 @pytest.mark.parametrize("scenario", _params(OWN, "own/"))
-def test_own_features(scenario: Scenario, harness: Harness, routed: PetstoreServer, greeter_port: int, tmp_path: Path) -> None:
+def test_own_features(scenario: Scenario, harness: Harness, petstore: PetstoreServer, greeter_port: int, tmp_path: Path) -> None:
     # Doc strings may name the ports of the servers the tests start: <<GRPC_PORT>>.
     run_scenario(World(harness, scenario, tmp_path, substitutions={"GRPC_PORT": str(greeter_port)}))
 
