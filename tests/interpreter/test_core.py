@@ -253,6 +253,52 @@ def test_large_foreach_runs_in_bounded_children() -> None:
     assert len({c.instance_id for c in out.commands}) == 4
 
 
+class _ChunkHost(FakeHost):
+    """Runs chunk children at once (each returns its items) and records the most that were
+    running at the same time."""
+
+    def __init__(self) -> None:
+        super().__init__({}, children=self._child)
+        self.payloads: list[dict[str, Any]] = []
+        self.running = self.most = 0
+
+    def _child(self, payload: dict[str, Any], instance_id: str) -> list[dict[str, Any]]:
+        self.payloads.append(payload)
+        return [{"ok": True, "value": item} for item in payload["foreach_chunk"]["items"]]
+
+    def start(self, command: Any) -> Any:
+        if isinstance(command, CallChild):
+            self.running += 1
+            self.most = max(self.most, self.running)
+        return super().start(command)
+
+    def complete_next(self, pending: list[Any]) -> Any:
+        task = super().complete_next(pending)
+        self.running -= isinstance(task.command, CallChild)
+        return task
+
+
+def test_chunks_share_one_budget_down_the_tree() -> None:
+    """10,000 items: 10 children of 1,000, each re-split into 10 of 100. The root runs 4 at a
+    time and hands each a budget of 1, so no more than 4 chunks of items run at once."""
+    from declarative_wf.interpreter.nodes.concurrent import CHUNKS_AT_ONCE
+    from declarative_wf.interpreter.workflow import make_payload
+
+    graph = workflow(ForEachNode(id="each", items=J("input"), body=Block("x", {"x": TaskNode(id="x", activity="inc")})))
+    items = list(range(10_000))
+    root = _ChunkHost()
+    assert drive(graph, items, host=root).value == items
+    assert [len(p["foreach_chunk"]["items"]) for p in root.payloads] == [1_000] * 10
+    assert {p["foreach_chunk"]["budget"] for p in root.payloads} == {1}
+    assert root.most == CHUNKS_AT_ONCE
+
+    middle = _ChunkHost()  # one of those children, with the payload the root gave it
+    payload = {**make_payload(graph, None), "foreach_chunk": root.payloads[0]["foreach_chunk"]}
+    assert drive(graph, host=middle, payload=payload).value == [{"ok": True, "value": i} for i in range(1_000)]
+    assert [len(p["foreach_chunk"]["items"]) for p in middle.payloads] == [100] * 10
+    assert middle.most == 1  # its budget: one chunk of 100 at a time
+
+
 def test_event_with_correlation_and_timeout() -> None:
     node = EventNode(id="e", event="paid", correlate=J("event.order == result.order"))
     host = FakeHost({}, events=[(5, "paid", {"order": 2}), (10, "paid", {"order": 1})])
