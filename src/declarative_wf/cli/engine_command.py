@@ -44,6 +44,13 @@ def register(commands: Any) -> None:
         "cache histories get only the new events)",
     )
     parser.add_argument(
+        "--coalesce-ms",
+        type=float,
+        default=EngineOptions.coalesce_seconds * 1000,
+        help="how long an activity result may wait for more results of the same instance while "
+        "its other activities run, so one turn takes them together (default %(default)g; 0 = off)",
+    )
+    parser.add_argument(
         "--events-port",
         type=int,
         default=None,
@@ -58,10 +65,13 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level.upper())
     if not 0 <= args.port <= 65535:
         return usage("engine", f"--port {args.port} is not a port number (0-65535)")
+    if not 0 <= args.coalesce_ms <= 1000:
+        return usage("engine", f"--coalesce-ms {args.coalesce_ms:g} is out of range (0-1000 milliseconds)")
     options = EngineOptions(
         max_payload_bytes=args.max_payload_bytes,
         synchronous=args.synchronous,
         stateful_history=not args.no_stateful_history,
+        coalesce_seconds=args.coalesce_ms / 1000,
         event_sink_url=args.event_sink,
     )
     events = None

@@ -52,6 +52,7 @@ class Backend:
         self._timer_seq = itertools.count()
         self._timer_handle: asyncio.TimerHandle | None = None
         self._activities: deque[int] = deque()
+        self._coalescing: set[str] = set()  # instances waiting out EngineOptions.coalesce_seconds
         self._orchestration_leases: dict[str, OrchestrationLease] = {}
         self._activity_leases: dict[int, ActivityLease] = {}
         self._leases: dict[str, OrchestrationLease | ActivityLease] = {}
@@ -463,6 +464,8 @@ class Backend:
                     ),
                 )
             uow.send(row.instance_id, event, execution_id=row.execution_id)
+            if self.options.coalesce_seconds > 0 and uow.store.has_activities(row.instance_id):
+                uow.effects.coalesce.add(row.instance_id)
 
         self._commit(record)
         self._drop_lease(lease)
@@ -487,6 +490,8 @@ class Backend:
                 self._terminate_if_requested(instance_id)
             elif kind == "executionTerminated":
                 self._terminations.add(instance_id)  # as soon as the current turn ends
+            elif instance_id in effects.coalesce:
+                self._coalesce(instance_id)
             else:
                 self._index_inbox(instance_id, visible_at, now)
         self._activities.extend(effects.activities)
@@ -527,7 +532,27 @@ class Backend:
         else:
             heapq.heappush(self._timers, (visible_at, next(self._timer_seq), instance_id))
 
+    def _coalesce(self, instance_id: str) -> None:
+        """Ready in a moment, unless something else makes it ready sooner (see
+        ``EngineOptions.coalesce_seconds``). A leased instance needs no wait: its results
+        gather while its turn runs."""
+        if instance_id in self._orchestration_leases or self._loop is None:
+            self._mark_ready(instance_id)
+            return
+        if instance_id in self._ready or instance_id in self._coalescing:
+            return  # already due
+        self._coalescing.add(instance_id)
+
+        def ready() -> None:
+            if instance_id in self._coalescing:
+                self._coalescing.discard(instance_id)
+                self._mark_ready(instance_id)
+                self._schedule_pump()
+
+        self._loop.call_later(self.options.coalesce_seconds, ready)
+
     def _mark_ready(self, instance_id: str) -> None:
+        self._coalescing.discard(instance_id)  # something else made it ready: no more waiting
         if instance_id in self._orchestration_leases:
             self._deferred.add(instance_id)
         else:

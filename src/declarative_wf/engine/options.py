@@ -20,6 +20,12 @@ class EngineOptions:
     #: Work items in flight on one worker stream. Spreads work across several workers and
     #: bounds what a disconnecting worker hands back.
     max_outstanding_per_stream: int = 256
+    #: When an activity result arrives for an instance whose other activities are still running,
+    #: wait up to this long (seconds) before handing it to a worker, so that one turn takes the
+    #: results that arrive meanwhile. A fan-out replays all its branches on every turn, so
+    #: fewer, larger turns cost less; the last result of a fan-out, and any other event, is
+    #: dispatched at once. 0 turns it off.
+    coalesce_seconds: float = 0.005
     #: Send only the new part of the history to workers that cache it (SDK "stateful history").
     stateful_history: bool = True
     #: ``NORMAL`` survives process crashes (kill -9); ``FULL`` also survives power loss.

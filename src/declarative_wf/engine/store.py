@@ -408,6 +408,10 @@ class Store:
         ).fetchone()
         return ActivityRow(*row) if row else None
 
+    def has_activities(self, instance_id: str) -> bool:
+        """Whether activities of the instance are queued or running (the index makes it cheap)."""
+        return self._db.execute("SELECT 1 FROM activities WHERE instance_id = ? LIMIT 1", (instance_id,)).fetchone() is not None
+
     def delete_activity(self, row_id: int) -> None:
         self._db.execute("DELETE FROM activities WHERE id = ?", (row_id,))
 

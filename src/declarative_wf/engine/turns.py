@@ -32,6 +32,9 @@ class Effects:
     inbox: list[tuple[str, int, str]] = field(default_factory=list)  # (instance, visible_at, kind)
     activities: list[int] = field(default_factory=list)
     changed: set[str] = field(default_factory=set)
+    #: Instances that received an activity's result while others of theirs still run: their
+    #: next turn may wait a moment for more (see ``EngineOptions.coalesce_seconds``).
+    coalesce: set[str] = field(default_factory=set)
     # Instances whose history was replaced or removed: workers must forget their cached copy.
     history_reset: set[str] = field(default_factory=set)
 
