@@ -10,7 +10,7 @@
    each size and their ratio (target: <= 1.2), and the peak memory of the worker process and
    of the engine.
 
-    .venv/bin/python benchmarks/interpreter_overhead.py [--repeat 5] [--quick]
+    .venv/bin/python benchmarks/interpreter_overhead.py [--repeat 7] [--quick]
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def compare(bench: Bench, chain: dict, fan_out_graph: object, instances: int, fa
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5, help="rounds of each comparison (default 5)")
+    parser.add_argument("--repeat", type=int, default=7, help="rounds of each comparison (default 7)")
     parser.add_argument("--quick", action="store_true", help="small sizes, one repeat (a smoke run)")
     parser.add_argument("--foreach-only", action="store_true", help="only the for-each scaling part")
     args = parser.parse_args()

@@ -41,9 +41,10 @@ WRITER_ACTIVITY = "dwf.write_results"
 CHUNK_SIZE = 100
 CHUNKS_AT_ONCE = 4
 CHILDREN_PER_PARENT = 10
-#: Up to this many items run inline; beyond it, in child workflows of CHUNK_SIZE items. Inline
-#: is cheaper for moderate fan-outs; chunks keep every history bounded for large ones.
-INLINE_LIMIT = 256
+#: Up to this many items run inline; beyond it, in child workflows of CHUNK_SIZE items. Every
+#: turn replays every inline item, so past a chunk's worth, chunks are cheaper as well as
+#: bounded: 10 instances x 200 items ran 10% faster in chunks of 100 than inline (with 256 here).
+INLINE_LIMIT = CHUNK_SIZE
 
 
 def _branch(rt: RunContext, block: Block, data: Any, variables: dict[str, Any]) -> Generator[Any, Any, Any]:
