@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from declarative_wf.interpreter.commands import CallActivity, CallChild, Sleep, WaitEvent, WorkflowError
+from declarative_wf.interpreter.commands import CallActivity, CallChild, Sleep
 from declarative_wf.interpreter.nodes.concurrent import CHUNK_SIZE
 from declarative_wf.ir import (
     Block, CatchRule, ChoiceCase, ChoiceNode, CompensateNode, ErrorMatch, EventNode, Expr, FailNode,
