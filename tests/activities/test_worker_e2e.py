@@ -183,3 +183,31 @@ def test_two_workers_in_one_process(tmp_path: Path) -> None:
     with Engine(tmp_path / "two.db") as engine:
         for _ in range(2):
             start_worker(engine.host, engine.port, Registry([add_one])).shutdown()
+
+
+def test_a_child_step_that_times_out_terminates_the_child(client: wf.DaprWorkflowClient, tmp_path: Path) -> None:
+    from declarative_wf.formats import load_definition
+
+    (tmp_path / "slow.dwf.yaml").write_text("dwf: 1\nname: slow\nsteps: [ { wait: 1h } ]\n")
+    (tmp_path / "parent.dwf.yaml").write_text(
+        "dwf: 1\nname: impatient\nsteps:\n  - workflow: slow.dwf.yaml\n    timeout: 1s\n"
+        "    catch: { on: Timeout, steps: [ { set: '${ error.message }' } ] }\n"
+    )
+    instance_id, state = run_graph(client, load_definition(tmp_path / "parent.dwf.yaml").workflow, None)
+    assert state.runtime_status == wf.WorkflowStatus.COMPLETED, state.failure_details
+    assert "did not finish within 1 seconds" in json.loads(state.serialized_output)
+    child = client.get_workflow_state(f"{instance_id}:0001")
+    assert child is not None and child.runtime_status == wf.WorkflowStatus.TERMINATED
+    assert json.loads(child.serialized_output)["type"] == "Timeout"  # why it was ended
+
+
+def test_a_child_that_ends_in_time_is_left_alone(client: wf.DaprWorkflowClient, tmp_path: Path) -> None:
+    from declarative_wf.formats import load_definition
+
+    (tmp_path / "quick.dwf.yaml").write_text("dwf: 1\nname: quick\nsteps: [ { call: add_one, with: 1 } ]\n")
+    (tmp_path / "parent.dwf.yaml").write_text("dwf: 1\nname: patient\nsteps:\n  - workflow: quick.dwf.yaml\n    timeout: 30s\n")
+    instance_id, state = run_graph(client, load_definition(tmp_path / "parent.dwf.yaml").workflow, None)
+    assert (state.runtime_status, json.loads(state.serialized_output)) == (wf.WorkflowStatus.COMPLETED, 2)
+    history = [event.event_type.value for event in client.get_workflow_history(instance_id)]
+    assert "taskScheduled" not in history  # no terminate call
+    assert client.get_workflow_state(f"{instance_id}:0001").runtime_status == wf.WorkflowStatus.COMPLETED

@@ -42,6 +42,9 @@ def builtin_registry() -> Registry:
 
     registry.add(sw_run, "sw_run")
     registry.add(sw_start_workflow, "sw_start_workflow")
+    from .children import terminate_child  # ends a child workflow whose step timed out
+
+    registry.add(terminate_child, "dwf.terminate_child")
     return registry
 
 

@@ -46,7 +46,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Attribute the ``@activity`` decorator leaves on a function: the name it registered under.
 MARKER = "__dwf_activity__"
 #: Names of the built-in activities (:mod:`declarative_wf.activities`); users cannot take them.
-BUILTIN_NAMES = ("dwf.read_items", "dwf.write_results", "dwf.task_token", "http", "dwf.events.emit", "dwf.events.subscribe", "dwf.events.unsubscribe", "sw_openapi", "sw_grpc", "sw_asyncapi", "sw_run", "sw_start_workflow")
+BUILTIN_NAMES = ("dwf.read_items", "dwf.write_results", "dwf.task_token", "http", "dwf.events.emit", "dwf.events.subscribe", "dwf.events.unsubscribe", "sw_openapi", "sw_grpc", "sw_asyncapi", "sw_run", "sw_start_workflow", "dwf.terminate_child")
 #: The envelope version the interpreter sends (see interpreter/nodes/tasks.py).
 ENVELOPE_VERSION = 1
 

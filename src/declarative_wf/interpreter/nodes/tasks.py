@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
@@ -31,6 +31,8 @@ from ..runtime import RunContext, Step, finish, node_input
 DEFAULT_POLL_SECONDS = 1.0
 MAX_POLLS = 10_000
 _NOT_CARRIED = frozenset({"method", "url", "body", "query", "form"})
+#: The built-in activity that ends a child workflow whose step timed out (activities/children.py).
+TERMINATE_CHILD_ACTIVITY = "dwf.terminate_child"
 
 
 def timeout_error(node: ResultNode, seconds: float) -> WorkflowError:
@@ -43,8 +45,11 @@ def timeout_error(node: ResultNode, seconds: float) -> WorkflowError:
 
 
 def _with_timeout(
-    rt: RunContext, node: ResultNode, command: Any, data: Any, variables: dict[str, Any], step: Step | None = None
+    rt: RunContext, node: ResultNode, command: Any, data: Any, variables: dict[str, Any], step: Step | None = None,
+    on_timeout: Callable[[WorkflowError], Generator[Any, Any, None]] | None = None,
 ) -> Generator[Any, Any, Any]:
+    """``command``, raced against the node's timeout; ``on_timeout`` runs before the timeout
+    error is raised (a child workflow step ends the child there)."""
     rt.count_step()
     if node.timeout_seconds is None:
         return (yield command)
@@ -52,7 +57,10 @@ def _with_timeout(
     now = yield Now()
     index, value = yield Race((command, Sleep(now + timedelta(seconds=seconds))))
     if index == 1:
-        raise timeout_error(node, seconds)
+        error = timeout_error(node, seconds)
+        if on_timeout is not None:
+            yield from on_timeout(error)
+        raise error
     return value
 
 
@@ -270,9 +278,24 @@ def run_child(rt: RunContext, node: ChildNode, data: Any, variables: dict[str, A
         else:
             payload = {"definition": node.workflow, "input": arguments}
         call = CallChild(payload, rt.next_child_id(node))
-        return (yield from _with_timeout(rt, node, call, effective, variables, step))
+
+        def end_child(error: WorkflowError) -> Generator[Any, Any, None]:
+            return _terminate_child(rt, node, call.instance_id, number, error)
+
+        return (yield from _with_timeout(rt, node, call, effective, variables, step, on_timeout=end_child))
 
     return (yield from run_guarded(rt, node, data, variables, attempt))
+
+
+def _terminate_child(rt: RunContext, node: ChildNode, instance_id: str, number: int, error: WorkflowError) -> Generator[Any, Any, None]:
+    """The step gave up waiting: end the child too, rather than leave it running for nobody.
+    Best effort: the step fails with its timeout whether or not the child could be ended."""
+    rt.count_step()
+    request = {"instance": instance_id, "reason": {"type": error.type, "message": error.message}}
+    try:
+        yield CallActivity(TERMINATE_CHILD_ACTIVITY, activity_envelope(request, number, rt, node))
+    except WorkflowError:
+        pass
 
 
 def _check_child_input(node: ChildNode, child: Workflow, arguments: Any) -> None:
