@@ -167,18 +167,7 @@ class Backend:
         return len(doomed)
 
     def _purge_closure(self, roots: Iterable[str], recursive: bool) -> list[str]:
-        doomed: list[str] = []
-        pending = list(roots)
-        seen: set[str] = set()
-        while pending:
-            instance_id = pending.pop()
-            if instance_id in seen:
-                continue
-            seen.add(instance_id)
-            doomed.append(instance_id)
-            if recursive:
-                pending.extend(self.store.child_ids(instance_id))
-        return doomed
+        return self.store.with_descendants(roots) if recursive else list(dict.fromkeys(roots))
 
     def _delete_instances(self, instance_ids: list[str]) -> None:
         with self.store.transaction():
@@ -544,8 +533,7 @@ class Backend:
         self._coalescing.add(instance_id)
 
         def ready() -> None:
-            if instance_id in self._coalescing:
-                self._coalescing.discard(instance_id)
+            if instance_id in self._coalescing:  # else something made it ready meanwhile
                 self._mark_ready(instance_id)
                 self._schedule_pump()
 

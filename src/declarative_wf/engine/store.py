@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -309,6 +309,19 @@ class Store:
             "SELECT instance_id FROM instances WHERE parent_instance_id = ?", (instance_id,)
         )
         return [row[0] for row in rows]
+
+    def with_descendants(self, roots: Iterable[str]) -> list[str]:
+        """``roots`` and every instance below them (children, their children, ...), each once."""
+        found: list[str] = []
+        pending = list(roots)
+        seen: set[str] = set()
+        while pending:
+            instance_id = pending.pop()
+            if instance_id not in seen:
+                seen.add(instance_id)
+                found.append(instance_id)
+                pending.extend(self.child_ids(instance_id))
+        return found
 
     def delete_instance(self, instance_id: str) -> None:
         """Removes everything stored for the instance."""

@@ -144,9 +144,7 @@ class DaprHost:
         self._inner.continue_as_new(payload)
 
     def set_status(self, value: Any) -> None:
-        # Replayed turns set statuses that are already stored; only new progress counts.
-        if self._inner.is_replaying:
-            return
+        # Only asked outside replay (run_block skips the command while ``rt.replaying()``).
         text = json.dumps(value, separators=(",", ":"))
         if text != self._status:
             self._status = text

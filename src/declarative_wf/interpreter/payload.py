@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from declarative_wf.ir import Workflow, content_hash, workflow_from_json, workflow_to_json
-from declarative_wf.ir.serialize import graph_json
+from declarative_wf.ir import Workflow, workflow_from_json, workflow_to_json
+from declarative_wf.ir.serialize import graph_json, json_content_hash
 
 #: Graphs kept per worker process (each cache evicts its oldest entry beyond this).
 GRAPH_CACHE_SIZE = 256
@@ -35,8 +35,8 @@ def pinned_graph(workflow: Workflow) -> tuple[str, str]:
     cached = _PINNED.get(id(workflow))
     if cached is not None and cached[0] is workflow:  # the entry holds the object: ids are not reused
         return cached[1], cached[2]
-    text = json.dumps(workflow_to_json(workflow), separators=(",", ":"))
-    ir_hash = content_hash(workflow)
+    data = workflow_to_json(workflow)
+    text, ir_hash = json.dumps(data, separators=(",", ":")), json_content_hash(data)
     if len(_PINNED) >= GRAPH_CACHE_SIZE:
         _PINNED.pop(next(iter(_PINNED)))
     _PINNED[id(workflow)] = (workflow, text, ir_hash)

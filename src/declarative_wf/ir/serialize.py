@@ -76,7 +76,12 @@ def workflow_from_json(data: Any) -> Workflow:
 
 def content_hash(workflow: Workflow) -> str:
     """``sha256:<hex>`` of the canonical JSON of the graph."""
-    canonical = json.dumps(workflow_to_json(workflow), sort_keys=True, separators=(",", ":"))
+    return json_content_hash(workflow_to_json(workflow))
+
+
+def json_content_hash(data: dict[str, Any]) -> str:
+    """:func:`content_hash` of a graph already in its JSON form (``workflow_to_json``)."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
