@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import jsonschema
@@ -20,15 +19,13 @@ from jsonschema import ValidationError
 
 from declarative_wf.diagnostics import Diagnostic, Severity, quote, suggest
 from declarative_wf.loading import LoadedDocument, pointer_join
+from declarative_wf.formats.packaged import packaged_schema
 
 __all__ = ["load_schema"]
 
 
-@cache
 def load_schema() -> dict[str, Any]:
-    text = (resources.files("declarative_wf") / "schemas" / "asl.schema.json").read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return packaged_schema("asl.schema.json")
 
 
 @cache

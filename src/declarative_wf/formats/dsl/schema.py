@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import jsonschema
@@ -22,6 +21,7 @@ from jsonschema.protocols import Validator
 
 from declarative_wf.diagnostics import Diagnostic, quote, suggest
 from declarative_wf.loading import LoadedDocument, json_pointer, pointer_join
+from declarative_wf.formats.packaged import packaged_schema
 
 from .durations import DurationError, parse_duration
 
@@ -31,11 +31,8 @@ __all__ = ["KINDS", "STEP_KEYS", "load_schema", "schema_diagnostics"]
 KINDS = ("call", "workflow", "set", "switch", "parallel", "for_each", "repeat", "try", "wait", "wait_for", "goto", "succeed", "fail")
 
 
-@cache
 def load_schema() -> dict[str, Any]:
-    text = (resources.files("declarative_wf") / "schemas" / "dsl.schema.json").read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return packaged_schema("dsl.schema.json")
 
 
 def _resolve(schema: Any) -> Any:

@@ -25,7 +25,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import jsonschema
@@ -39,6 +38,7 @@ from declarative_wf.diagnostics import (
     suggest,
 )
 from declarative_wf.loading import LoadedDocument, pointer_join
+from declarative_wf.formats.packaged import packaged_schema
 
 from .sw1_schema import CALL_KINDS, TASK_KINDS
 from .walk import task_kind, task_lists
@@ -46,11 +46,8 @@ from .walk import task_kind, task_lists
 __all__ = ["Report", "fast_schema_is_valid", "load_schema", "schema_is_valid", "validate_document"]
 
 
-@cache
 def load_schema() -> dict[str, Any]:
-    text = (resources.files("declarative_wf") / "schemas" / "sw1.schema.json").read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return packaged_schema("sw1.schema.json")
 
 
 @cache

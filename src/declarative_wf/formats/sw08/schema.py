@@ -7,7 +7,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import jsonschema
@@ -15,17 +14,13 @@ from jsonschema import ValidationError
 
 from declarative_wf.diagnostics import Diagnostic, Severity, quote, suggest
 from declarative_wf.loading import LoadedDocument, pointer_join
+from declarative_wf.formats.packaged import packaged_schema
 
 __all__ = ["Report", "join_all", "load_schema", "schema_errors"]
 
 
-@cache
 def load_schema() -> dict[str, Any]:
-    text = (
-        resources.files("declarative_wf") / "schemas" / "sw08.schema.json"
-    ).read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return packaged_schema("sw08.schema.json")
 
 
 @cache
